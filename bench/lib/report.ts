@@ -1,0 +1,154 @@
+// The results as a Markdown table (stdout, latest.md, README) and as JSON (latest.json).
+import { mkdir, writeFile } from 'node:fs/promises';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import type { BrokerResult, Figures } from './broker-bench.js';
+import type { BenchConfig } from './config.js';
+import type { MemoryResult } from './memory-bench.js';
+
+export interface Machine {
+  readonly cores: number;
+  readonly cpuModel: string;
+  readonly memoryGiB: number;
+  readonly node: string;
+  readonly platform: string;
+}
+
+export interface BenchReport {
+  readonly date: string;
+  readonly machine: Machine;
+  readonly config: Omit<BenchConfig, 'urls' | 'outDir'>;
+  readonly brokers: BrokerResult[];
+  readonly memory: MemoryResult | undefined;
+  readonly targets: { readonly throughputRatio: number; readonly p99ExtraMs: number };
+}
+
+export const TARGETS = { throughputRatio: 0.9, p99ExtraMs: 1 } as const;
+
+export function machine(): Machine {
+  return {
+    cores: cpus().length,
+    cpuModel: cpus()[0]?.model.trim() ?? 'unknown',
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+    platform: `${process.platform}-${process.arch}`,
+  };
+}
+
+const int = (v: number | undefined) => (v === undefined ? '–' : Math.round(v).toLocaleString('en-US'));
+const ms = (v: number | undefined) => (v === undefined ? '–' : v.toFixed(2));
+const ratio = (o: number | undefined, r: number | undefined) => (o === undefined || r === undefined || r === 0 ? undefined : o / r);
+
+interface Row {
+  readonly figure: string;
+  readonly raw: string;
+  readonly omnibus: string;
+  readonly compare: string;
+  readonly target: string;
+}
+
+function rows(raw: Figures | undefined, omni: Figures | undefined): Row[] {
+  const r = raw ?? ({} as Partial<Figures>);
+  const o = omni ?? ({} as Partial<Figures>);
+  const throughput = (figure: string, a: number | undefined, b: number | undefined): Row => {
+    const q = ratio(b, a);
+    return {
+      figure,
+      raw: int(a),
+      omnibus: int(b),
+      compare: q === undefined ? '–' : q.toFixed(2),
+      target: q === undefined ? '–' : q >= TARGETS.throughputRatio ? `ok (≥ ${TARGETS.throughputRatio})` : `**MISSED** (≥ ${TARGETS.throughputRatio})`,
+    };
+  };
+  const delta = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined ? undefined : b - a);
+  const signed = (d: number | undefined) => (d === undefined ? '–' : `${d >= 0 ? '+' : ''}${d.toFixed(2)} ms`);
+  const p99Delta = delta(r.p99Ms, o.p99Ms);
+  const cpu = (figure: string, a: number | undefined, b: number | undefined): Row => {
+    const q = ratio(b, a);
+    return { figure, raw: a === undefined ? '–' : a.toFixed(1), omnibus: b === undefined ? '–' : b.toFixed(1), compare: q === undefined ? '–' : q.toFixed(2), target: '' };
+  };
+  const rss = ratio(o.peakRssMiB, r.peakRssMiB);
+  return [
+    throughput('publish msg/s', r.publishMsgsPerSec, o.publishMsgsPerSec),
+    throughput('consume msg/s (ack each)', r.consumeMsgsPerSec, o.consumeMsgsPerSec),
+    { figure: 'latency p50 ms', raw: ms(r.p50Ms), omnibus: ms(o.p50Ms), compare: signed(delta(r.p50Ms, o.p50Ms)), target: '' },
+    {
+      figure: 'latency p99 ms',
+      raw: ms(r.p99Ms),
+      omnibus: ms(o.p99Ms),
+      compare: signed(p99Delta),
+      target: p99Delta === undefined ? '–' : p99Delta <= TARGETS.p99ExtraMs ? `ok (≤ +${TARGETS.p99ExtraMs} ms)` : `**MISSED** (≤ +${TARGETS.p99ExtraMs} ms)`,
+    },
+    { figure: 'consumer peak RSS MiB', raw: int(r.peakRssMiB), omnibus: int(o.peakRssMiB), compare: rss === undefined ? '–' : rss.toFixed(2), target: '' },
+    cpu('publisher CPU µs/msg', r.publishCpuUsPerMsg, o.publishCpuUsPerMsg),
+    cpu('consumer CPU µs/msg', r.consumeCpuUsPerMsg, o.consumeCpuUsPerMsg),
+  ];
+}
+
+/** Which targets a broker missed, for the summary line and the exit message. */
+export function misses(result: BrokerResult): string[] {
+  const out: string[] = [];
+  for (const row of rows(result.sides.raw.medians, result.sides.omnibus.medians)) {
+    if (row.target.includes('MISSED')) out.push(`${result.broker} ${row.figure} (${row.compare})`);
+  }
+  return out;
+}
+
+export function toMarkdown(report: BenchReport): string {
+  const { config, machine: m } = report;
+  const lines: string[] = [];
+  lines.push(`Date: ${report.date} · machine: ${m.cores} cores (${m.cpuModel}), ${m.memoryGiB} GiB RAM, Node ${m.node}, ${m.platform}`);
+  lines.push(
+    `Workload: ${config.messages.toLocaleString('en-US')} messages of ${config.payloadBytes} B per throughput run, ${config.rounds} rounds (raw and Omnibus alternating), medians shown; ` +
+      `publish window ${config.batch} × ${config.inflight}; consumer concurrency ${config.concurrency}; latency at ${config.latencyRate.toLocaleString('en-US')} msg/s for ${config.latencySeconds} s (first 10% dropped); Kafka partitions ${config.kafkaPartitions}.`,
+  );
+  lines.push('');
+  lines.push('| Broker | Figure | Raw client | Omnibus | Omnibus/raw | Target |');
+  lines.push('|---|---|---:|---:|---:|---|');
+  const notes: string[] = [];
+  for (const broker of report.brokers) {
+    if (broker.status === 'skipped') {
+      lines.push(`| ${broker.broker} | skipped: ${broker.reason ?? ''} | | | | |`);
+      continue;
+    }
+    rows(broker.sides.raw.medians, broker.sides.omnibus.medians).forEach((row, index) => {
+      lines.push(`| ${index === 0 ? broker.broker : ''} | ${row.figure} | ${row.raw} | ${row.omnibus} | ${row.compare} | ${row.target} |`);
+    });
+    for (const kind of ['raw', 'omnibus'] as const) {
+      const side = broker.sides[kind];
+      if (side.status === 'skipped') notes.push(`- ${broker.broker} ${kind}: skipped: ${side.reason ?? ''}`);
+      for (const round of side.rounds) if (round.error) notes.push(`- ${broker.broker} ${kind} round ${round.round}: ${round.error}`);
+      const dups = side.rounds.reduce((n, r) => n + (r.consume?.duplicates ?? 0) + (r.latency?.duplicates ?? 0), 0);
+      if (dups > 0) notes.push(`- ${broker.broker} ${kind}: ${dups} duplicate deliveries over all rounds`);
+    }
+    if (broker.cleanup && 'error' in broker.cleanup) notes.push(`- ${broker.broker}: cleanup failed: ${broker.cleanup.error}`);
+  }
+  const mem = report.memory;
+  if (mem) {
+    lines.push('');
+    lines.push(`In-memory transport, end to end (publishBatch → handler → ack), ${mem.messages.toLocaleString('en-US')} messages, medians of ${mem.rounds.length} rounds:`);
+    lines.push('');
+    lines.push('| Path | msg/s | µs per message |');
+    lines.push('|---|---:|---:|');
+    if (mem.error) lines.push(`| failed: ${mem.error} | | |`);
+    const per = (rate: number | undefined) => (rate ? (1e6 / rate).toFixed(2) : '–');
+    lines.push(`| transport only (JSON bytes, ack) | ${int(mem.transportMsgsPerSec)} | ${per(mem.transportMsgsPerSec)} |`);
+    lines.push(`| bus (zod on publish and receive, envelope, policy layer) | ${int(mem.busMsgsPerSec)} | ${per(mem.busMsgsPerSec)} |`);
+    lines.push(`| policy layer cost per message | | ${mem.policyCostUs === undefined ? '–' : `+${mem.policyCostUs.toFixed(2)}`} |`);
+  }
+  if (notes.length > 0) {
+    lines.push('');
+    lines.push('Notes:');
+    lines.push(...notes);
+  }
+  return lines.join('\n');
+}
+
+export async function writeResults(dir: string, report: BenchReport, markdown: string): Promise<string[]> {
+  await mkdir(dir, { recursive: true });
+  const json = join(dir, 'latest.json');
+  const md = join(dir, 'latest.md');
+  await writeFile(json, `${JSON.stringify(report, null, 2)}\n`);
+  await writeFile(md, `${markdown}\n`);
+  return [json, md];
+}

@@ -1,0 +1,46 @@
+// The four brokers: how to reach them, their raw side, and the Omnibus side's options.
+import type { BrokerName } from '../lib/config.js';
+import { createKafkaTopic, rawKafkaSide } from './kafka.js';
+import { rawNatsSide } from './nats.js';
+import { omnibusSide } from './omnibus.js';
+import { rawRabbitSide } from './rabbitmq.js';
+import { rawRedisSide } from './redis.js';
+import type { Side, SideKind } from './types.js';
+
+export interface SideOptions {
+  readonly concurrency: number;
+  readonly partitions: number;
+}
+
+export const DEFAULT_PORTS: Record<BrokerName, number> = { rabbitmq: 5672, kafka: 9092, redis: 6379, nats: 4222 };
+
+/**
+ * Transport options for the Omnibus side, from OMNIBUS_BENCH_<BROKER>_OPTIONS (JSON), default none:
+ * the benchmark measures the transports as users get them.
+ */
+export function omnibusOptions(broker: BrokerName, env: NodeJS.ProcessEnv = process.env): Record<string, unknown> {
+  const raw = env[`OMNIBUS_BENCH_${broker.toUpperCase()}_OPTIONS`];
+  if (!raw) return {};
+  const parsed = JSON.parse(raw) as unknown;
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error(`OMNIBUS_BENCH_${broker.toUpperCase()}_OPTIONS must be a JSON object`);
+  return parsed as Record<string, unknown>;
+}
+
+export function makeSide(broker: BrokerName, kind: SideKind, url: string, options: SideOptions): Side {
+  if (kind === 'omnibus') return omnibusSide(url, omnibusOptions(broker));
+  switch (broker) {
+    case 'rabbitmq':
+      return rawRabbitSide(url);
+    case 'kafka':
+      return rawKafkaSide(url, options);
+    case 'redis':
+      return rawRedisSide(url);
+    case 'nats':
+      return rawNatsSide(url, options);
+  }
+}
+
+/** Broker-side setup both sides share, before either touches the topic (Kafka: partitions). */
+export async function setupTopic(broker: BrokerName, url: string, topic: string, options: SideOptions): Promise<void> {
+  if (broker === 'kafka') await createKafkaTopic(url, topic, options.partitions);
+}

@@ -1,0 +1,263 @@
+import { randomUUID } from 'node:crypto';
+import type { Codec } from './codec.js';
+import { Consumer, DEAD_LETTER_GROUP } from './consumer.js';
+import { ClosedError, ConfigError, UnsupportedError, ValidationError } from './errors.js';
+import { Headers, isReservedHeader } from './headers.js';
+import type { Logger } from './logger.js';
+import type { Handler, Middleware, PublishEnvelope } from './message.js';
+import { compose } from './middleware.js';
+import { RetryPolicySchema, type RetryPolicyInput } from './retry.js';
+import { assertGroupName, assertTopicName, rawTopic, type Topic } from './topic.js';
+import type { OutgoingMessage, Transport } from './transport.js';
+import { parseOptions } from './validate.js';
+import { z } from 'zod';
+
+export interface PublishOptions {
+  /** Partitioning / ordering key. */
+  readonly key?: string;
+  /** User headers (e.g. traceparent); names starting with `ce-` or `omnibus-` are reserved. */
+  readonly headers?: Readonly<Record<string, string>>;
+  /** Message id; a UUID by default. Reuse it when re-publishing so consumers can deduplicate. */
+  readonly id?: string;
+  /** Deliver no earlier than this many milliseconds from now. */
+  readonly delayMs?: number;
+}
+
+export interface BatchItem<TBody> extends PublishOptions {
+  readonly body: TBody;
+}
+
+const SubscribeOptionsSchema = z.object({
+  group: z.string(),
+  concurrency: z.number().int().min(1).max(10_000).default(1),
+  retry: RetryPolicySchema.prefault({}),
+  deadLetter: z.object({ topic: z.string().optional() }).prefault({}),
+  drainTimeoutMs: z.number().int().min(0).optional(),
+});
+
+export interface SubscribeOptions {
+  /** Durable group: fan-out across groups, competing consumers within one. */
+  readonly group: string;
+  /** Handlers running at once (also the broker prefetch). Default 1. */
+  readonly concurrency?: number;
+  readonly retry?: RetryPolicyInput;
+  /** Dead-letter topic; default `<topic>.dlq`. Read it with `deadLetterTopicOf`. */
+  readonly deadLetter?: { readonly topic?: string };
+  /** How long close() waits for in-flight handlers; default the bus's. */
+  readonly drainTimeoutMs?: number;
+}
+
+export interface Subscription extends AsyncDisposable {
+  readonly topic: string;
+  readonly group: string;
+  /** Drain: stop fetching, wait for in-flight handlers (up to the drain timeout), disconnect. */
+  close(options?: { timeoutMs?: number }): Promise<void>;
+}
+
+export interface BusSettings {
+  readonly transport: Transport;
+  readonly codec: Codec;
+  readonly logger: Logger;
+  readonly source: string;
+  readonly middleware: readonly Middleware[];
+  readonly drainTimeoutMs: number;
+}
+
+/** The default dead-letter topic of a topic. */
+export function deadLetterTopicName(topic: string): string {
+  return `${topic}.dlq`;
+}
+
+/** A raw topic to read the dead-letter topic of `topic` (bodies as bytes, DLQ headers in envelope). */
+export function deadLetterTopicOf(topic: Topic<unknown> | string, deadLetterTopic?: string): Topic<Uint8Array> {
+  const name = typeof topic === 'string' ? topic : topic.name;
+  return rawTopic(deadLetterTopic ?? deadLetterTopicName(name));
+}
+
+export { DEAD_LETTER_GROUP };
+
+/** The bus: publish and subscribe typed messages over one transport. */
+export class Bus implements AsyncDisposable {
+  private readonly consumers = new Set<Consumer<unknown>>();
+  private readonly publishChain: (envelope: PublishEnvelope) => Promise<void>;
+  private readonly hasPublishMiddleware: boolean;
+  private closed: Promise<void> | undefined;
+  /** Where each envelope's innermost publish step hands its message to the batch being built. */
+  private readonly sinks = new WeakMap<PublishEnvelope, (envelope: PublishEnvelope) => Promise<void>>();
+
+  constructor(private readonly settings: BusSettings) {
+    const steps = settings.middleware.flatMap((m) => (m.publish ? [m.publish] : []));
+    this.hasPublishMiddleware = steps.length > 0;
+    this.publishChain = compose<[PublishEnvelope]>(steps, async (envelope) => this.enqueue(envelope));
+  }
+
+  get transport(): Transport {
+    return this.settings.transport;
+  }
+
+  /** Publish one message; resolves when the broker durably accepted it. */
+  async publish<TBody>(topic: Topic<TBody>, body: TBody, options: PublishOptions = {}): Promise<string> {
+    const [id] = await this.publishBatch(topic, [{ ...options, body }]);
+    return id as string;
+  }
+
+  /**
+   * Publish many messages of one topic in one transport call. Every body is
+   * validated first: if one fails, nothing is sent. Resolves with the ids when
+   * all were durably accepted.
+   */
+  async publishBatch<TBody>(topic: Topic<TBody>, items: readonly BatchItem<TBody>[]): Promise<string[]> {
+    this.assertOpen();
+    const time = new Date().toISOString(); // one publish call, one ce-time
+    const envelopes = items.map((item, index) => this.envelope(topic, item, items.length > 1 ? index : undefined, time));
+    if (envelopes.some((e) => e.delayMs) && this.settings.transport.capabilities.delayedPublish === 'none') {
+      throw new UnsupportedError(`transport "${this.settings.transport.name}" does not support delayed publish`);
+    }
+    await this.runBatch(topic, envelopes);
+    return envelopes.map((e) => e.id);
+  }
+
+  /** Start a durable consumer of `topic` in `options.group`. */
+  async subscribe<TBody>(topic: Topic<TBody>, handler: Handler<TBody>, options: SubscribeOptions): Promise<Subscription> {
+    this.assertOpen();
+    const parsed = parseOptions(SubscribeOptionsSchema, options, 'subscribe options');
+    assertGroupName(parsed.group, 'group');
+    const deadLetterTopic = parsed.deadLetter.topic ?? deadLetterTopicName(topic.name);
+    assertTopicName(deadLetterTopic, 'deadLetter.topic');
+    const consumer = new Consumer<TBody>({
+      transport: this.settings.transport,
+      topic,
+      group: parsed.group,
+      handler,
+      codec: topic.codec ?? this.settings.codec,
+      retry: parsed.retry,
+      deadLetterTopic,
+      middleware: this.settings.middleware.flatMap((m) => (m.consume ? [m.consume] : [])),
+      logger: this.settings.logger,
+    });
+    await consumer.start(parsed.concurrency);
+    this.consumers.add(consumer as Consumer<unknown>);
+    const drainTimeoutMs = parsed.drainTimeoutMs ?? this.settings.drainTimeoutMs;
+    const close = async (closeOptions?: { timeoutMs?: number }) => {
+      await consumer.close(closeOptions?.timeoutMs ?? drainTimeoutMs);
+      this.consumers.delete(consumer as Consumer<unknown>);
+    };
+    return { topic: topic.name, group: parsed.group, close, [Symbol.asyncDispose]: () => close() };
+  }
+
+  /** Create a group without consuming, so messages published from now on are kept for it. */
+  async ensureGroup(topic: Topic<unknown> | string, group: string): Promise<void> {
+    this.assertOpen();
+    assertGroupName(group);
+    await this.settings.transport.ensureGroup(typeof topic === 'string' ? topic : topic.name, group);
+  }
+
+  /** Drain every subscription, then disconnect the transport. Idempotent. */
+  close(options?: { timeoutMs?: number }): Promise<void> {
+    this.closed ??= (async () => {
+      const timeoutMs = options?.timeoutMs ?? this.settings.drainTimeoutMs;
+      await Promise.allSettled([...this.consumers].map((consumer) => consumer.close(timeoutMs)));
+      this.consumers.clear();
+      await this.settings.transport.close();
+    })();
+    return this.closed;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new ClosedError('the bus is closed');
+  }
+
+  private envelope<TBody>(topic: Topic<TBody>, item: BatchItem<TBody>, index: number | undefined, time: string): PublishEnvelope {
+    let body: unknown = item.body;
+    if (topic.schema) {
+      const parsed = topic.schema.safeParse(item.body);
+      if (!parsed.success) {
+        const issues = index === undefined ? parsed.error.issues : parsed.error.issues.map((i) => ({ ...i, path: [index, ...i.path] }));
+        throw new ValidationError(topic.name, issues, { cause: parsed.error });
+      }
+      body = parsed.data;
+    }
+    const headers: Record<string, string> = {};
+    for (const [name, value] of Object.entries(item.headers ?? {})) {
+      if (isReservedHeader(name)) throw new ConfigError(`headers.${name}`, 'is reserved for Omnibus envelope headers (ce-*, omnibus-*, content-type); choose another name');
+      if (typeof value !== 'string') throw new ConfigError(`headers.${name}`, 'header values must be strings');
+      headers[name] = value;
+    }
+    if (item.delayMs !== undefined && (!Number.isFinite(item.delayMs) || item.delayMs < 0)) {
+      throw new ConfigError('delayMs', `must be a non-negative number of milliseconds, got ${item.delayMs}`);
+    }
+    const id = item.id ?? randomUUID();
+    const codec = topic.codec ?? this.settings.codec;
+    headers[Headers.id] = id;
+    headers[Headers.source] = this.settings.source;
+    headers[Headers.type] = topic.name;
+    headers[Headers.time] = time;
+    headers[Headers.specVersion] = '1.0';
+    headers[Headers.contentType] = codec.contentType;
+    return { topic: topic.name, id, key: item.key, headers, body, delayMs: item.delayMs };
+  }
+
+  /**
+   * Every envelope goes through the publish middleware; the chains' innermost
+   * steps collect the encoded messages, and once all chains got there one
+   * transport call sends them. Each chain's next() resolves when the batch is durable.
+   */
+  private async runBatch<TBody>(topic: Topic<TBody>, envelopes: PublishEnvelope[]): Promise<void> {
+    const codec = topic.codec ?? this.settings.codec;
+    // Without publish middleware there is nothing to run around each message: one call.
+    if (!this.hasPublishMiddleware) return this.settings.transport.publish(envelopes.map((envelope) => encode(envelope, codec, false)));
+    const batch: OutgoingMessage[] = [];
+    let waiting = envelopes.length;
+    let resolveSent!: () => void;
+    let rejectSent!: (error: unknown) => void;
+    const sent = new Promise<void>((resolve, reject) => {
+      resolveSent = resolve;
+      rejectSent = reject;
+    });
+    sent.catch(() => {});
+    const arrive = () => {
+      waiting -= 1;
+      if (waiting > 0) return;
+      if (batch.length === 0) return resolveSent();
+      this.settings.transport.publish(batch).then(resolveSent, rejectSent);
+    };
+    await Promise.all(
+      envelopes.map(async (envelope) => {
+        let reached = false;
+        try {
+          this.sinks.set(envelope, (e) => {
+            reached = true;
+            batch.push(encode(e, codec, true));
+            arrive();
+            return sent;
+          });
+          await this.publishChain(envelope);
+        } finally {
+          if (!reached) arrive();
+        }
+      }),
+    );
+  }
+
+  private enqueue(envelope: PublishEnvelope): Promise<void> {
+    const sink = this.sinks.get(envelope);
+    if (!sink) return Promise.reject(new Error('publish middleware must pass the envelope it received to next()'));
+    return sink(envelope);
+  }
+}
+
+/** `copyHeaders`: middleware may still hold the envelope, so the sent headers must not change under it. */
+function encode(envelope: PublishEnvelope, codec: Codec, copyHeaders: boolean): OutgoingMessage {
+  return {
+    id: envelope.id,
+    topic: envelope.topic,
+    key: envelope.key,
+    headers: copyHeaders ? { ...envelope.headers } : envelope.headers,
+    body: codec.encode(envelope.body),
+    delayMs: envelope.delayMs,
+  };
+}

@@ -1,0 +1,38 @@
+import { DecodeError } from './errors.js';
+
+/** Turns bodies into bytes and back. JSON is the default; pass another per topic or per bus. */
+export interface Codec {
+  /** Written to the `content-type` header (CloudEvents `datacontenttype`). */
+  readonly contentType: string;
+  encode(value: unknown): Uint8Array;
+  /** Throws (any error) when the bytes cannot be decoded; core wraps it in a DecodeError. */
+  decode(bytes: Uint8Array): unknown;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder('utf-8', { fatal: true });
+
+export const jsonCodec: Codec = {
+  contentType: 'application/json',
+  encode: (value) => encoder.encode(JSON.stringify(value)),
+  decode: (bytes) => JSON.parse(decoder.decode(bytes)) as unknown,
+};
+
+/** Bytes in, bytes out: for raw topics such as dead-letter topics. */
+export const bytesCodec: Codec = {
+  contentType: 'application/octet-stream',
+  encode: (value) => {
+    if (value instanceof Uint8Array) return value;
+    throw new TypeError('bytesCodec encodes Uint8Array bodies only');
+  },
+  decode: (bytes) => bytes,
+};
+
+export function decodeWith(codec: Codec, bytes: Uint8Array): unknown {
+  try {
+    return codec.decode(bytes);
+  } catch (cause) {
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    throw new DecodeError(`cannot decode ${bytes.byteLength}-byte body as ${codec.contentType}: ${reason}`, { cause });
+  }
+}

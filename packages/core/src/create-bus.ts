@@ -1,0 +1,124 @@
+import { hostname } from 'node:os';
+import { z } from 'zod';
+import { Bus } from './bus.js';
+import { jsonCodec, type Codec } from './codec.js';
+import { ConfigError, ErrorCodes } from './errors.js';
+import { silentLogger, type Logger } from './logger.js';
+import { createMemoryTransport } from './memory/memory-transport.js';
+import type { Middleware } from './message.js';
+import { redactUrl } from './redact.js';
+import type { Transport, TransportInit, TransportModule } from './transport.js';
+import { parseOptions } from './validate.js';
+
+/** Transport names and the package that implements each (loaded on demand). */
+export const TransportPackages = {
+  memory: '@omnibus/core',
+  rabbitmq: '@omnibus/rabbitmq',
+  kafka: '@omnibus/kafka',
+  redis: '@omnibus/redis',
+  nats: '@omnibus/nats',
+} as const;
+
+export type TransportName = keyof typeof TransportPackages;
+
+const SCHEMES: Record<string, TransportName> = {
+  'memory:': 'memory',
+  'amqp:': 'rabbitmq',
+  'amqps:': 'rabbitmq',
+  'kafka:': 'kafka',
+  'kafkas:': 'kafka',
+  'redis:': 'redis',
+  'rediss:': 'redis',
+  'nats:': 'nats',
+  'tls:': 'nats',
+};
+
+const isTransport = (value: unknown): value is Transport =>
+  typeof value === 'object' && value !== null && typeof (value as Transport).publish === 'function' && typeof (value as Transport).subscribe === 'function';
+
+const BusConfigSchema = z
+  .object({
+    /** Broker URL; its scheme picks the transport. */
+    url: z.string().min(1).optional(),
+    /** A transport name (instead of the URL scheme) or a transport instance. */
+    transport: z.union([z.enum(Object.keys(TransportPackages) as [TransportName, ...TransportName[]]), z.custom<Transport>(isTransport, 'expected a transport name or a Transport instance')]).optional(),
+    /** Transport-specific options (see the transport package's README). */
+    options: z.record(z.string(), z.unknown()).default({}),
+    /** CloudEvents `source` of published messages. */
+    source: z.string().min(1).default(`omnibus://${hostname()}`),
+    codec: z.custom<Codec>((v) => typeof v === 'object' && v !== null && typeof (v as Codec).encode === 'function' && typeof (v as Codec).decode === 'function', 'expected a Codec').default(jsonCodec),
+    logger: z.custom<Logger>((v) => typeof v === 'object' && v !== null && typeof (v as Logger).error === 'function', 'expected a logger with debug/info/warn/error').default(silentLogger),
+    middleware: z.array(z.custom<Middleware>((v) => typeof v === 'object' && v !== null, 'expected { publish?, consume? }')).default([]),
+    /** How long close() waits for in-flight handlers before releasing them for redelivery. */
+    drainTimeoutMs: z.number().int().min(0).default(10_000),
+  })
+  .strict();
+
+export type BusConfig = z.input<typeof BusConfigSchema>;
+
+/**
+ * Create a bus from a URL (`memory://`, `amqp://…`, `kafka://…`, `redis://…`,
+ * `nats://…`) or a config object. The transport package is imported on demand,
+ * so swapping brokers is a config change. Connects before resolving.
+ */
+export async function createBus(config: string | BusConfig = 'memory://'): Promise<Bus> {
+  const input = typeof config === 'string' ? { url: config } : config;
+  const parsed = parseOptions(BusConfigSchema, input, 'config');
+  const transport = await resolveTransport(parsed);
+  await transport.connect();
+  return new Bus({
+    transport,
+    codec: parsed.codec,
+    logger: parsed.logger,
+    source: parsed.source,
+    middleware: parsed.middleware,
+    drainTimeoutMs: parsed.drainTimeoutMs,
+  });
+}
+
+type ParsedConfig = z.output<typeof BusConfigSchema>;
+
+async function resolveTransport(config: ParsedConfig): Promise<Transport> {
+  if (isTransport(config.transport)) return config.transport;
+  const name = config.transport ?? (config.url ? nameFromUrl(config.url) : undefined);
+  if (!name) throw new ConfigError('config.url', 'give a broker URL (e.g. "memory://", "amqp://host") or a transport name');
+  const url = config.url ?? `${name}://`;
+  const init: TransportInit = { url, options: config.options, logger: config.logger };
+  if (name === 'memory') return createMemoryTransport(init);
+  const module = await loadTransportModule(name);
+  return module.createTransport(init);
+}
+
+function nameFromUrl(url: string): TransportName {
+  const match = /^([a-z][a-z0-9+.-]*:)\/\//i.exec(url);
+  const scheme = match?.[1]?.toLowerCase();
+  const name = scheme ? SCHEMES[scheme] : undefined;
+  if (!name) {
+    const known = Object.keys(SCHEMES).map((s) => `${s}//`).join(', ');
+    throw new ConfigError('config.url', `cannot choose a transport for "${redactUrl(url)}": the scheme must be one of ${known}`);
+  }
+  return name;
+}
+
+/** Import a transport package; a missing one becomes a ConfigError that says what to install. */
+export async function loadTransportModule(
+  name: Exclude<TransportName, 'memory'>,
+  importModule: (specifier: string) => Promise<unknown> = (specifier) => import(specifier),
+): Promise<TransportModule> {
+  const pkg = TransportPackages[name];
+  let module: Partial<TransportModule>;
+  try {
+    module = (await importModule(pkg)) as Partial<TransportModule>;
+  } catch (cause) {
+    const code = (cause as { code?: string }).code;
+    const missing = code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND' || /cannot find (package|module)|failed to (load|resolve)/i.test(String(cause));
+    if (missing && String(cause).includes(pkg)) {
+      throw new ConfigError('config.url', `the ${name} transport is not installed: run \`npm install ${pkg}\``, { cause, code: ErrorCodes.transportNotInstalled });
+    }
+    throw cause;
+  }
+  if (typeof module.createTransport !== 'function') {
+    throw new ConfigError('config.transport', `${pkg} does not export createTransport(init)`);
+  }
+  return module as TransportModule;
+}

@@ -1,0 +1,109 @@
+/**
+ * One base class with a stable `code` and a `cause`; recognise errors by code
+ * (`isOmnibusError(err, 'PUBLISH_FAILED')`), not only by instanceof, because two
+ * copies of core in one process have two copies of each class.
+ */
+export const ErrorCodes = {
+  config: 'CONFIG_INVALID',
+  transportNotInstalled: 'TRANSPORT_NOT_INSTALLED',
+  validation: 'VALIDATION_FAILED',
+  publish: 'PUBLISH_FAILED',
+  connection: 'CONNECTION_FAILED',
+  decode: 'DECODE_FAILED',
+  timeout: 'TIMEOUT',
+  closed: 'CLOSED',
+  unsupported: 'UNSUPPORTED',
+} as const;
+
+export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
+
+export class OmnibusError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/** Invalid configuration or options. `field` names what was wrong (e.g. `options.prefetch`). */
+export class ConfigError extends OmnibusError {
+  readonly field: string;
+  constructor(field: string, message: string, options?: { cause?: unknown; code?: ErrorCode }) {
+    super(options?.code ?? ErrorCodes.config, `${field}: ${message}`, options);
+    this.field = field;
+  }
+}
+
+export interface ValidationIssue {
+  readonly path: readonly PropertyKey[];
+  readonly message: string;
+}
+
+/** A body that does not match its topic's schema. Nothing was sent. */
+export class ValidationError extends OmnibusError {
+  readonly topic: string;
+  readonly issues: readonly ValidationIssue[];
+  constructor(topic: string, issues: readonly ValidationIssue[], options?: { cause?: unknown }) {
+    super(ErrorCodes.validation, `body does not match the schema of topic "${topic}": ${formatIssues(issues)}`, options);
+    this.topic = topic;
+    this.issues = issues;
+  }
+}
+
+/** The broker did not durably accept a message (nacked, returned, refused, timed out). */
+export class PublishError extends OmnibusError {
+  readonly topic: string | undefined;
+  constructor(message: string, options?: { cause?: unknown; topic?: string }) {
+    super(ErrorCodes.publish, message, options);
+    this.topic = options?.topic;
+  }
+}
+
+/** The broker cannot be reached, or the connection was lost and not recovered in time. */
+export class ConnectionError extends OmnibusError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(ErrorCodes.connection, message, options);
+  }
+}
+
+/** A received body the codec could not decode. */
+export class DecodeError extends OmnibusError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(ErrorCodes.decode, message, options);
+  }
+}
+
+export class TimeoutError extends OmnibusError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(ErrorCodes.timeout, message, options);
+  }
+}
+
+/** Use of a bus, subscription or transport after close(). */
+export class ClosedError extends OmnibusError {
+  constructor(message: string) {
+    super(ErrorCodes.closed, message);
+  }
+}
+
+/** A feature the transport declares it lacks (see its capabilities). */
+export class UnsupportedError extends OmnibusError {
+  constructor(message: string) {
+    super(ErrorCodes.unsupported, message);
+  }
+}
+
+export function isOmnibusError(error: unknown, code?: ErrorCode): error is OmnibusError {
+  if (typeof error !== 'object' || error === null) return false;
+  const candidate = error as { code?: unknown };
+  const known = Object.values(ErrorCodes) as unknown[];
+  if (!known.includes(candidate.code)) return false;
+  return code === undefined || candidate.code === code;
+}
+
+export function formatIssues(issues: readonly ValidationIssue[]): string {
+  return issues
+    .map((issue) => `${issue.path.length ? issue.path.map(String).join('.') : '(root)'}: ${issue.message}`)
+    .join('; ');
+}

@@ -1,0 +1,46 @@
+/**
+ * Header names written by core. CloudEvents attributes travel in binary mode
+ * (`ce-` prefix, `content-type` for datacontenttype); W3C `traceparent` and
+ * `tracestate` are user headers and pass through untouched.
+ */
+export const Headers = {
+  id: 'ce-id',
+  source: 'ce-source',
+  type: 'ce-type',
+  time: 'ce-time',
+  specVersion: 'ce-specversion',
+  contentType: 'content-type',
+  /** ISO time of the first failed attempt, kept across retries. */
+  firstFailureAt: 'omnibus-first-failure-at',
+} as const;
+
+/** Headers added to a message when it is dead-lettered. */
+export const DeadLetterHeaders = {
+  topic: 'omnibus-dlq-original-topic',
+  group: 'omnibus-dlq-group',
+  attempts: 'omnibus-dlq-attempts',
+  /** 'max-attempts' | 'non-retryable' | 'explicit' | 'undecodable' | 'invalid' */
+  reason: 'omnibus-dlq-reason',
+  errorName: 'omnibus-dlq-error-name',
+  errorMessage: 'omnibus-dlq-error-message',
+  errorStack: 'omnibus-dlq-error-stack',
+  firstFailureAt: 'omnibus-dlq-first-failure-at',
+  lastFailureAt: 'omnibus-dlq-last-failure-at',
+} as const;
+
+export type DeadLetterReason = 'max-attempts' | 'non-retryable' | 'explicit' | 'undecodable' | 'invalid';
+
+const RESERVED_PREFIXES = ['ce-', 'omnibus-'];
+
+/** User headers may not overwrite envelope headers. */
+export function isReservedHeader(name: string): boolean {
+  const lower = name.toLowerCase();
+  return lower === Headers.contentType || RESERVED_PREFIXES.some((prefix) => lower.startsWith(prefix));
+}
+
+/** Headers without the envelope ones: what `msg.headers` shows a handler. */
+export function userHeaders(headers: Readonly<Record<string, string>>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) if (!isReservedHeader(name)) out[name] = value;
+  return out;
+}

@@ -1,0 +1,52 @@
+export { createBus, loadTransportModule, TransportPackages } from './create-bus.js';
+export type { BusConfig, TransportName } from './create-bus.js';
+export { Bus, deadLetterTopicName, deadLetterTopicOf, DEAD_LETTER_GROUP } from './bus.js';
+export type { PublishOptions, BatchItem, SubscribeOptions, Subscription, BusSettings } from './bus.js';
+export { defineTopic, rawTopic, assertTopicName, assertGroupName } from './topic.js';
+export type { Topic, TopicOptions, BodyOf } from './topic.js';
+export { jsonCodec, bytesCodec } from './codec.js';
+export type { Codec } from './codec.js';
+export { Headers, DeadLetterHeaders, isReservedHeader } from './headers.js';
+export type { DeadLetterReason } from './headers.js';
+export { BackoffSchema, backoffDelay } from './backoff.js';
+export type { Backoff, BackoffInput } from './backoff.js';
+export { RetryPolicySchema, NonRetryableError, decideRetry } from './retry.js';
+export type { RetryPolicy, RetryPolicyInput, RetryDecision } from './retry.js';
+export type { Message, HandlerContext, Handler, PublishEnvelope, PublishMiddleware, ConsumeMiddleware, Middleware } from './message.js';
+export {
+  OmnibusError,
+  ConfigError,
+  ValidationError,
+  PublishError,
+  ConnectionError,
+  DecodeError,
+  TimeoutError,
+  ClosedError,
+  UnsupportedError,
+  ErrorCodes,
+  isOmnibusError,
+} from './errors.js';
+export type { ErrorCode, ValidationIssue } from './errors.js';
+export { silentLogger } from './logger.js';
+export type { Logger, LogFn } from './logger.js';
+export { redactUrl, redactText, redactSecrets } from './redact.js';
+export { parseOptions } from './validate.js';
+export type {
+  Transport,
+  TransportCapabilities,
+  TransportMessage,
+  OutgoingMessage,
+  Delivery,
+  NackOptions,
+  SubscribeParams,
+  TransportSubscription,
+  TransportInit,
+  TransportModule,
+  Support,
+} from './transport.js';
+export { createMemoryTransport, createMemoryBroker, memoryCapabilities } from './memory/memory-transport.js';
+export type { MemoryTransportOptions } from './memory/memory-transport.js';
+export { MemoryBroker } from './memory/memory-broker.js';
+export { handlerSpy, capturePublished } from './testing/handler-spy.js';
+export type { HandlerSpy, SpyCall, SpyOutcome, PublishedCapture } from './testing/handler-spy.js';
+export { Signal } from './testing/wait.js';

@@ -1,0 +1,114 @@
+import { z } from 'zod';
+import { ClosedError } from '../errors.js';
+import type { Transport, TransportCapabilities, TransportInit, TransportSubscription, SubscribeParams, OutgoingMessage } from '../transport.js';
+import { parseOptions } from '../validate.js';
+import { FaultOptionsSchema, seededRandom } from './faults.js';
+import { MemoryBroker, MemoryConsumer } from './memory-broker.js';
+
+export const memoryCapabilities: TransportCapabilities = {
+  delayedPublish: 'native',
+  delayedRedelivery: 'native',
+  redeliveryHeaders: true,
+  orderingByKey: true,
+  persistence: false,
+  maxMessageBytes: 16 * 1024 * 1024,
+};
+
+export interface MemoryTransportOptions {
+  /** Share one broker between several transports (e.g. a producer bus and a worker bus). */
+  readonly broker?: MemoryBroker;
+  /** Seeded fault injection (ignored when `broker` is given: faults belong to the broker). */
+  readonly faults?: z.input<typeof FaultOptionsSchema>;
+}
+
+const QueryFaultsSchema = z.object({
+  seed: z.coerce.number().int().optional(),
+  duplicates: z.coerce.number().optional(),
+  redeliveries: z.coerce.number().optional(),
+  reorder: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
+});
+
+/** Create a broker, with seeded faults if asked. */
+export function createMemoryBroker(faults?: z.input<typeof FaultOptionsSchema>, field = 'options.faults'): MemoryBroker {
+  if (!faults) return new MemoryBroker();
+  const options = parseOptions(FaultOptionsSchema, faults, field);
+  return new MemoryBroker({ options, random: seededRandom(options.seed) });
+}
+
+/**
+ * `memory://` — the embedded transport. Faults can come from the URL:
+ * `memory://?seed=7&duplicates=0.1&redeliveries=0.05&reorder=true`.
+ */
+export function createMemoryTransport(init?: Partial<TransportInit> & { options?: MemoryTransportOptions }): Transport {
+  const options = (init?.options ?? {}) as MemoryTransportOptions;
+  if (options.broker) return new MemoryTransport(options.broker, false);
+  if (options.faults) return new MemoryTransport(createMemoryBroker(options.faults), true);
+  const query = Object.fromEntries(new URL((init?.url ?? 'memory://').replace(/^memory:\/\//, 'http://memory/')).searchParams);
+  if (Object.keys(query).length === 0) return new MemoryTransport(new MemoryBroker(), true);
+  const parsed = parseOptions(QueryFaultsSchema, query, 'url');
+  const faults = Object.fromEntries(Object.entries(parsed).filter(([, v]) => v !== undefined));
+  return new MemoryTransport(createMemoryBroker(faults, 'url'), true);
+}
+
+class MemoryTransport implements Transport {
+  readonly name = 'memory';
+  readonly capabilities = memoryCapabilities;
+  private readonly consumers = new Set<MemoryConsumer>();
+  private closed = false;
+
+  constructor(
+    private readonly broker: MemoryBroker,
+    private readonly ownsBroker: boolean,
+  ) {}
+
+  async connect(): Promise<void> {
+    this.assertOpen();
+  }
+
+  async publish(messages: readonly OutgoingMessage[]): Promise<void> {
+    this.assertOpen();
+    for (const { delayMs, ...message } of messages) {
+      // Copy the bytes: the publisher may reuse its buffer.
+      this.broker.publish({ ...message, headers: { ...message.headers }, body: message.body.slice() }, delayMs ?? 0);
+    }
+  }
+
+  async ensureGroup(topic: string, group: string): Promise<void> {
+    this.assertOpen();
+    this.broker.group(topic, group);
+  }
+
+  async subscribe(params: SubscribeParams): Promise<TransportSubscription> {
+    this.assertOpen();
+    const group = this.broker.group(params.topic, params.group);
+    const consumer = new MemoryConsumer(group, params);
+    group.consumers.add(consumer);
+    this.consumers.add(consumer);
+    queueMicrotask(() => group.dispatch());
+    return {
+      stop: async () => {
+        consumer.stopped = true;
+      },
+      close: async () => {
+        consumer.detach();
+        this.consumers.delete(consumer);
+        group.dispatch();
+      },
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const consumer of this.consumers) {
+      consumer.detach();
+      consumer.group.dispatch();
+    }
+    this.consumers.clear();
+    if (this.ownsBroker) this.broker.dispose();
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new ClosedError('the memory transport is closed');
+  }
+}

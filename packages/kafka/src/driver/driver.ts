@@ -1,0 +1,109 @@
+/**
+ * The seam between the transport's policy (buffering, ordering, commits, retries)
+ * and a Kafka client library. Only `kafkajs-driver.ts` imports kafkajs; another
+ * client (e.g. @platformatic/kafka) plugs in by implementing these interfaces.
+ *
+ * Offsets are decimal strings (Kafka offsets are 64-bit).
+ */
+
+/** A record to produce. Header values are strings (UTF-8 on the wire). */
+export interface OutgoingRecord {
+  readonly topic: string;
+  readonly key: string | null;
+  readonly value: Uint8Array;
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+/** A consumed record, decoded: `value` is a private copy, headers are UTF-8 strings. */
+export interface FetchedRecord {
+  readonly offset: string;
+  readonly key: string | null;
+  readonly value: Uint8Array;
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+export interface FetchedBatch {
+  readonly topic: string;
+  readonly partition: number;
+  readonly records: readonly FetchedRecord[];
+  /** The offset to fetch next (after the last record, or after filtered control records). */
+  readonly nextOffset: string;
+}
+
+export interface TopicPartition {
+  readonly topic: string;
+  readonly partition: number;
+}
+
+export interface PartitionOffset extends TopicPartition {
+  /** `-1` when the group has no committed offset for the partition. */
+  readonly offset: string;
+  readonly metadata: string | null;
+}
+
+export interface TopicSpec {
+  readonly topic: string;
+  readonly partitions: number;
+  /** Undefined: the broker's default. */
+  readonly replicationFactor: number | undefined;
+}
+
+export interface Assignment {
+  /** Changes when the member lost its membership (and so every partition) in between. */
+  readonly memberId: string;
+  readonly partitions: readonly TopicPartition[];
+}
+
+/** Callbacks of a group member. They must not throw. */
+export interface MemberHandlers {
+  /** Records fetched for an assigned partition; the next fetch of that partition waits for the promise. */
+  onBatch(batch: FetchedBatch): Promise<void>;
+  /** A rebalance started: the current assignment is about to be revoked (may not precede every onAssigned). */
+  onRevoking(): void;
+  /** The member (re)joined and got these partitions; nothing is fetched for it before this call. */
+  onAssigned(assignment: Assignment): void;
+  /** The member failed; with `restarting` it rejoins by itself (onAssigned follows). */
+  onCrash(error: Error, restarting: boolean): void;
+}
+
+export interface MemberSettings {
+  readonly groupId: string;
+  readonly topics: readonly string[];
+  readonly handlers: MemberHandlers;
+}
+
+/** One member of a consumer group: fetches assigned partitions from the committed offsets. */
+export interface GroupMember {
+  /** Join the group; resolves after the first assignment, rejects if none comes in `timeoutMs`. */
+  start(timeoutMs: number): Promise<void>;
+  pause(partitions: readonly TopicPartition[]): void;
+  resume(partitions: readonly TopicPartition[]): void;
+  /** Fetch `partition` from `offset` next (no commit). */
+  seek(partition: TopicPartition, offset: string): void;
+  /** Commit offsets (with metadata) under the member's current generation; rejects if stale. */
+  commit(offsets: readonly PartitionOffset[]): Promise<void>;
+  /** Stop fetching and leave the group. Idempotent. */
+  stop(): Promise<void>;
+}
+
+export interface KafkaDriver {
+  connect(): Promise<void>;
+  /** Produce with acks=all; resolves when every record is durably stored. */
+  send(records: readonly OutgoingRecord[], timeoutMs: number): Promise<void>;
+  /** Create the topics that do not exist yet (existing ones are left as they are); resolves with the created ones. */
+  createTopics(specs: readonly TopicSpec[]): Promise<string[]>;
+  deleteTopics(topics: readonly string[]): Promise<void>;
+  /** The group's committed offsets (with metadata) for every partition of `topics`. */
+  committedOffsets(groupId: string, topics: readonly string[]): Promise<PartitionOffset[]>;
+  /** The high watermark (next offset to be written) of every partition of `topic`. */
+  latestOffsets(topic: string): Promise<{ partition: number; offset: string }[]>;
+  /** Whether the group has members right now. */
+  groupHasMembers(groupId: string): Promise<boolean>;
+  /**
+   * Commit offsets for a group that has no members, by joining it briefly. Used to
+   * record where a new group starts.
+   */
+  commitAsTemporaryMember(groupId: string, topics: readonly string[], offsets: readonly PartitionOffset[], timeoutMs: number): Promise<void>;
+  member(settings: MemberSettings): GroupMember;
+  close(): Promise<void>;
+}

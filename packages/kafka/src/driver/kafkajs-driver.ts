@@ -1,0 +1,153 @@
+import type { Logger } from '@omnibus/core';
+import { Kafka, Partitioners, type Admin, type KafkaConfig as KafkajsConfig, type Message, type Producer, type SASLOptions } from 'kafkajs';
+import type { SaslOptions, SslOptions } from '../options.js';
+import type { GroupMember, KafkaDriver, MemberSettings, OutgoingRecord, PartitionOffset, TopicSpec } from './driver.js';
+import { KAFKAJS_LOG_LEVEL, kafkajsLogCreator } from './kafkajs-logger.js';
+import { KafkajsMember, type MemberTimings } from './kafkajs-member.js';
+
+export interface KafkajsDriverSettings extends MemberTimings {
+  readonly brokers: readonly string[];
+  readonly clientId: string;
+  readonly ssl: SslOptions | undefined;
+  readonly sasl: SaslOptions | undefined;
+  readonly connectionTimeoutMs: number;
+  readonly requestTimeoutMs: number;
+  readonly logger: Logger;
+  readonly secrets: readonly string[];
+}
+
+/** Group states in which the group has no member (DescribeGroups). */
+const MEMBERLESS_STATES = new Set(['Empty', 'Dead', '']);
+
+/**
+ * The kafkajs implementation of the driver seam. One client (admin + idempotent
+ * producer) per transport; every group member gets its own client, because kafkajs
+ * shares a committed-offset cache per group id between consumers of one client.
+ */
+export class KafkajsDriver implements KafkaDriver {
+  private readonly kafka: Kafka;
+  private readonly admin: Admin;
+  private readonly producer: Producer;
+  private connecting: Promise<void> | undefined;
+
+  constructor(private readonly settings: KafkajsDriverSettings) {
+    this.kafka = this.client();
+    this.admin = this.kafka.admin();
+    this.producer = this.kafka.producer({
+      idempotent: true,
+      allowAutoTopicCreation: false,
+      createPartitioner: Partitioners.DefaultPartitioner,
+      // The idempotent producer defaults to retrying forever; publish must fail in bounded time.
+      retry: { retries: Math.max(1, settings.retries), initialRetryTime: settings.retryInitialDelayMs, maxRetryTime: Math.max(1_000, settings.retryInitialDelayMs * 10) },
+    });
+  }
+
+  private client(): Kafka {
+    const { settings } = this;
+    const config: KafkajsConfig = {
+      clientId: settings.clientId,
+      brokers: [...settings.brokers],
+      connectionTimeout: settings.connectionTimeoutMs,
+      authenticationTimeout: settings.connectionTimeoutMs,
+      requestTimeout: settings.requestTimeoutMs,
+      enforceRequestTimeout: true,
+      retry: { retries: settings.retries, initialRetryTime: settings.retryInitialDelayMs, maxRetryTime: Math.max(1_000, settings.retryInitialDelayMs * 10) },
+      logLevel: KAFKAJS_LOG_LEVEL,
+      logCreator: kafkajsLogCreator(settings.logger, settings.secrets),
+    };
+    if (settings.ssl !== undefined) config.ssl = settings.ssl;
+    if (settings.sasl) config.sasl = { mechanism: settings.sasl.mechanism, username: settings.sasl.username, password: settings.sasl.password } as SASLOptions;
+    return new Kafka(config);
+  }
+
+  connect(): Promise<void> {
+    this.connecting ??= (async () => {
+      await this.admin.connect();
+      await this.producer.connect();
+    })();
+    // A failed attempt may be retried by a later connect().
+    this.connecting.catch(() => {
+      this.connecting = undefined;
+    });
+    return this.connecting;
+  }
+
+  async send(records: readonly OutgoingRecord[], timeoutMs: number): Promise<void> {
+    const byTopic = new Map<string, Message[]>();
+    for (const record of records) {
+      let messages = byTopic.get(record.topic);
+      if (!messages) byTopic.set(record.topic, (messages = []));
+      // kafkajs only reads the headers: no copy needed.
+      messages.push({ key: record.key, value: Buffer.from(record.value.buffer, record.value.byteOffset, record.value.byteLength), headers: record.headers as Record<string, string> });
+    }
+    await this.producer.sendBatch({ acks: -1, timeout: timeoutMs, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) });
+  }
+
+  async createTopics(specs: readonly TopicSpec[]): Promise<string[]> {
+    try {
+      // Resolves false when every topic existed already.
+      const created = await this.admin.createTopics({
+        waitForLeaders: true,
+        timeout: this.settings.requestTimeoutMs,
+        topics: specs.map(({ topic, partitions, replicationFactor }) => ({ topic, numPartitions: partitions, replicationFactor: replicationFactor ?? -1 })),
+      });
+      return created ? specs.map((s) => s.topic) : [];
+    } catch (error) {
+      // Some existed, some were created: only "already exists" errors are fine.
+      const errors = (error as { errors?: { type?: string; topic?: string }[] }).errors;
+      if (!Array.isArray(errors) || !errors.every((e) => e.type === 'TOPIC_ALREADY_EXISTS')) throw error;
+      const existing = new Set(errors.map((e) => e.topic));
+      return specs.map((s) => s.topic).filter((topic) => !existing.has(topic));
+    }
+  }
+
+  async deleteTopics(topics: readonly string[]): Promise<void> {
+    if (topics.length) await this.admin.deleteTopics({ topics: [...topics], timeout: this.settings.requestTimeoutMs });
+  }
+
+  async committedOffsets(groupId: string, topics: readonly string[]): Promise<PartitionOffset[]> {
+    const result = await this.admin.fetchOffsets({ groupId, topics: [...topics] });
+    return result.flatMap(({ topic, partitions }) =>
+      partitions.map(({ partition, offset, metadata }) => ({ topic, partition, offset, metadata: metadata ?? null })),
+    );
+  }
+
+  async latestOffsets(topic: string): Promise<{ partition: number; offset: string }[]> {
+    const offsets = await this.admin.fetchTopicOffsets(topic);
+    return offsets.map(({ partition, high }) => ({ partition, offset: high }));
+  }
+
+  async groupHasMembers(groupId: string): Promise<boolean> {
+    const { groups } = await this.admin.describeGroups([groupId]);
+    const group = groups[0];
+    return group !== undefined && (!MEMBERLESS_STATES.has(group.state) || group.members.length > 0);
+  }
+
+  async commitAsTemporaryMember(groupId: string, topics: readonly string[], offsets: readonly PartitionOffset[], timeoutMs: number): Promise<void> {
+    // kafkajs can only commit as a group member (admin.setOffsets joins too, and then
+    // waits a whole fetch cycle). Join with a fast-polling member, commit, leave.
+    const member = new KafkajsMember(this.client(), { groupId, topics, handlers: idleHandlers }, { ...this.settings, maxWaitTimeMs: 50 });
+    try {
+      await member.start(timeoutMs);
+      member.pause(offsets);
+      await member.commit(offsets);
+    } finally {
+      await member.stop().catch(() => {});
+    }
+  }
+
+  member(settings: MemberSettings): GroupMember {
+    return new KafkajsMember(this.client(), settings, this.settings);
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled([this.producer.disconnect(), this.admin.disconnect()]);
+  }
+}
+
+const idleHandlers = {
+  onBatch: async () => {},
+  onRevoking: () => {},
+  onAssigned: () => {},
+  onCrash: () => {},
+};

@@ -1,0 +1,202 @@
+import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
+import type { Assignment, FetchedRecord, GroupMember, MemberSettings, PartitionOffset, TopicPartition } from './driver.js';
+
+export interface MemberTimings {
+  readonly sessionTimeoutMs: number;
+  readonly rebalanceTimeoutMs: number;
+  readonly heartbeatIntervalMs: number;
+  readonly maxWaitTimeMs: number;
+  readonly retries: number;
+  readonly retryInitialDelayMs: number;
+}
+
+/**
+ * A consumer-group member on kafkajs.
+ *
+ * kafkajs heartbeats only from its fetch loop, so `eachBatch` must return quickly:
+ * it only hands the records to the transport's buffer (which pauses the partition
+ * when full). Handlers run outside the loop, so a slow handler never costs the
+ * membership. Auto-commit and auto-resolve are off: the transport commits exactly
+ * what was settled, and resolving the batch only moves the fetch position.
+ */
+export class KafkajsMember implements GroupMember {
+  private readonly consumer: Consumer;
+  private started = false;
+  private stopping: Promise<void> | undefined;
+  /** kafkajs silently skips commits while its runner is down (crash, restart): track it. */
+  private joined = false;
+  /** Fails a start() still waiting for its first assignment (stop() called meanwhile). */
+  private abortStart: ((error: Error) => void) | undefined;
+  /** connect + subscribe + run: stop() waits for it, as kafkajs cannot stop a runner that is still starting. */
+  private launching: Promise<void> | undefined;
+
+  constructor(
+    kafka: Kafka,
+    private readonly settings: MemberSettings,
+    timings: MemberTimings,
+  ) {
+    this.consumer = kafka.consumer({
+      groupId: settings.groupId,
+      sessionTimeout: timings.sessionTimeoutMs,
+      rebalanceTimeout: timings.rebalanceTimeoutMs,
+      heartbeatInterval: timings.heartbeatIntervalMs,
+      maxWaitTimeInMs: timings.maxWaitTimeMs,
+      allowAutoTopicCreation: false,
+      retry: { retries: timings.retries, initialRetryTime: timings.retryInitialDelayMs, maxRetryTime: Math.max(1_000, timings.retryInitialDelayMs * 10) },
+    });
+  }
+
+  async start(timeoutMs: number): Promise<void> {
+    if (this.started) return;
+    this.started = true;
+    const { handlers } = this.settings;
+    const { GROUP_JOIN, REBALANCING, CRASH } = this.consumer.events;
+    let firstJoin!: () => void;
+    let failed!: (error: Error) => void;
+    const joined = new Promise<void>((resolve, reject) => {
+      firstJoin = resolve;
+      failed = reject;
+    });
+    joined.catch(() => {});
+    this.abortStart = failed;
+
+    this.consumer.on(GROUP_JOIN, ({ payload }) => {
+      this.joined = true;
+      const partitions: TopicPartition[] = [];
+      for (const [topic, numbers] of Object.entries(payload.memberAssignment)) for (const partition of numbers) partitions.push({ topic, partition });
+      const assignment: Assignment = { memberId: payload.memberId, partitions };
+      handlers.onAssigned(assignment);
+      firstJoin();
+    });
+    this.consumer.on(REBALANCING, () => {
+      handlers.onRevoking();
+    });
+    this.consumer.on(CRASH, ({ payload }) => {
+      this.joined = false;
+      if (this.stopping) return;
+      handlers.onCrash(payload.error, payload.restart);
+      if (!payload.restart) failed(payload.error);
+    });
+
+    const stopped = () => new Error('the member was stopped before it joined');
+    this.launching = (async () => {
+      await this.consumer.connect();
+      if (this.stopping) throw stopped();
+      await this.consumer.subscribe({ topics: [...this.settings.topics], fromBeginning: true });
+      if (this.stopping) throw stopped();
+      // Resolves after the first join (or a crash), with the fetch loop running.
+      await this.consumer.run({
+        autoCommit: false,
+        eachBatchAutoResolve: false,
+        eachBatch: (payload) => this.eachBatch(payload),
+      });
+    })();
+    await this.launching;
+
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no partition assignment within ${timeoutMs} ms`)), timeoutMs);
+    });
+    try {
+      await Promise.race([joined, expired]);
+    } finally {
+      clearTimeout(timer);
+      this.abortStart = undefined;
+    }
+  }
+
+  private async eachBatch({ batch, resolveOffset, isStale }: EachBatchPayload): Promise<void> {
+    // A pending seek means these records come from a position we no longer want.
+    if (isStale()) return;
+    const records = batch.messages.map(toRecord);
+    const last = batch.lastOffset();
+    await this.settings.handlers.onBatch({ topic: batch.topic, partition: batch.partition, records, nextOffset: (BigInt(last) + 1n).toString() });
+    resolveOffset(last);
+  }
+
+  // pause/resume/seek throw only when kafkajs has no running group (before run, after a
+  // crash); there is nothing to pause then, and the next assignment sets the state again.
+  pause(partitions: readonly TopicPartition[]): void {
+    if (partitions.length) quietly(() => this.consumer.pause(partitions.map(({ topic, partition }) => ({ topic, partitions: [partition] }))));
+  }
+
+  resume(partitions: readonly TopicPartition[]): void {
+    if (partitions.length) quietly(() => this.consumer.resume(partitions.map(({ topic, partition }) => ({ topic, partitions: [partition] }))));
+  }
+
+  seek({ topic, partition }: TopicPartition, offset: string): void {
+    quietly(() => this.consumer.seek({ topic, partition, offset }));
+  }
+
+  async commit(offsets: readonly PartitionOffset[]): Promise<void> {
+    if (!this.joined || this.stopping) throw Object.assign(new Error('the member is not in the group'), { type: 'UNKNOWN_MEMBER_ID' });
+    await this.consumer.commitOffsets(offsets.map(({ topic, partition, offset, metadata }) => ({ topic, partition, offset, metadata })));
+  }
+
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      this.joined = false;
+      this.abortStart?.(new Error('the member was stopped before it joined'));
+      await this.launching?.catch(() => {});
+      // disconnect() stops the fetch loop, leaves the group and closes the connections.
+      await this.consumer.disconnect();
+    })();
+    return this.stopping;
+  }
+}
+
+function quietly(run: () => void): void {
+  try {
+    run();
+  } catch {
+    // See above.
+  }
+}
+
+function toRecord(message: KafkaMessage): FetchedRecord {
+  const headers: Record<string, string> = {};
+  const source = message.headers;
+  if (source) {
+    for (const name in source) {
+      const value = source[name];
+      // A foreign producer may repeat a header: the last one wins.
+      const last = Array.isArray(value) ? value[value.length - 1] : value;
+      if (last !== undefined) headers[name] = typeof last === 'string' ? last : last.toString('utf8');
+    }
+  }
+  return {
+    offset: message.offset,
+    key: message.key === null ? null : message.key.toString('utf8'),
+    value: message.value === null ? EMPTY : copyOf(message.value),
+    headers,
+  };
+}
+
+const EMPTY = new Uint8Array(0);
+
+/** Values up to this size are copied into a shared slab; larger ones get their own buffer. */
+const SLAB_VALUE_MAX = 2_048;
+const SLAB_BYTES = 8_192;
+let slab = new ArrayBuffer(0);
+let slabUsed = 0;
+
+/**
+ * A private copy: kafkajs buffers are views of the whole fetch response, which a
+ * retained body would keep alive. Small values are copied into an 8 KiB slab (as
+ * Node's own Buffer pool does: one allocation per few messages instead of one per
+ * message), so a retained body keeps at most 8 KiB alive; larger values are copied
+ * alone.
+ */
+function copyOf(value: Buffer): Uint8Array {
+  const size = value.byteLength;
+  if (size > SLAB_VALUE_MAX) return new Uint8Array(value);
+  if (slabUsed + size > slab.byteLength) {
+    slab = new ArrayBuffer(SLAB_BYTES);
+    slabUsed = 0;
+  }
+  const copy = new Uint8Array(slab, slabUsed, size);
+  copy.set(value);
+  // 8-byte aligned, like Node's pool.
+  slabUsed += (size + 7) & ~7;
+  return copy;
+}

@@ -1,0 +1,113 @@
+import type { TransportMessage } from '@omnibus/core';
+import type { FetchedRecord, OutgoingRecord } from './driver/driver.js';
+
+/**
+ * Headers the transport writes for itself. They never reach `message.headers`.
+ * Core reserves the `omnibus-` prefix, so user headers cannot collide with them.
+ */
+export const TransportHeaders = {
+  /** The Omnibus message id (a raw transport publish may carry no `ce-id`). */
+  id: 'omnibus-kafka-id',
+  /** Attempt number of the next delivery of a message in a retry topic. */
+  attempt: 'omnibus-kafka-attempt',
+  /** Epoch milliseconds before which a delay/retry-topic message is not delivered. */
+  due: 'omnibus-kafka-due',
+} as const;
+
+/** Whether `name` is one of the transport's own headers (a switch: this runs for every header of every record). */
+function isTransportHeader(name: string): boolean {
+  switch (name) {
+    case TransportHeaders.id:
+    case TransportHeaders.attempt:
+    case TransportHeaders.due:
+      return true;
+    default:
+      return false;
+  }
+}
+
+/** The CloudEvents id header core writes; equal to the message id for messages published through the bus. */
+const CE_ID = 'ce-id';
+
+/**
+ * A message to write, with the transport headers for the topic it goes to.
+ * `omnibus-kafka-id` is written only when `ce-id` does not already carry the id
+ * (the reader falls back to `ce-id`): one header less to encode and decode per message.
+ */
+export function toRecord(message: TransportMessage, kafkaTopic: string, extra?: { attempt?: number; dueAt?: number }): OutgoingRecord {
+  const headers: Record<string, string> = {};
+  const source = message.headers;
+  for (const name in source) if (!isTransportHeader(name)) headers[name] = source[name] as string;
+  if (headers[CE_ID] !== message.id) headers[TransportHeaders.id] = message.id;
+  if (extra?.attempt !== undefined) headers[TransportHeaders.attempt] = String(extra.attempt);
+  if (extra?.dueAt !== undefined) headers[TransportHeaders.due] = String(extra.dueAt);
+  return { topic: kafkaTopic, key: message.key ?? null, value: message.body, headers };
+}
+
+/** What a fetched record means to Omnibus (the shape of a partition buffer entry). */
+export interface DecodedRecord {
+  readonly offset: bigint;
+  readonly message: TransportMessage;
+  /** Attempt written by the transport (retry topics), else 1; one more if `attemptOf` says so. */
+  readonly attempt: number;
+  /** Not deliverable before this epoch-ms time (0: at once). */
+  readonly dueAt: number;
+}
+
+/**
+ * Rebuild the Omnibus message. `topic` is the Omnibus topic (a delay or retry topic
+ * still delivers messages of its main topic). Records written by other producers get
+ * their `ce-id`, else a stable id from their position. `attemptOf` maps the recorded
+ * attempt to the one to deliver (a takeover counts one more).
+ */
+export function fromRecord(
+  record: FetchedRecord,
+  offset: bigint,
+  topic: string,
+  kafkaTopic: string,
+  partition: number,
+  attemptOf: { attemptOf(offset: bigint, recorded: number): number },
+): DecodedRecord {
+  const headers: Record<string, string> = {};
+  const source = record.headers;
+  let id: string | undefined;
+  let attempt: string | undefined;
+  let due: string | undefined;
+  for (const name in source) {
+    const value = source[name] as string;
+    switch (name) {
+      case TransportHeaders.id:
+        id = value;
+        break;
+      case TransportHeaders.attempt:
+        attempt = value;
+        break;
+      case TransportHeaders.due:
+        due = value;
+        break;
+      default:
+        headers[name] = value;
+    }
+  }
+  id ??= headers[CE_ID] ?? `${kafkaTopic}/${partition}/${record.offset}`;
+  return {
+    offset,
+    message: { id, topic, key: record.key ?? undefined, headers, body: record.value },
+    attempt: attemptOf.attemptOf(offset, attempt === undefined ? 1 : (positiveInt(attempt) ?? 1)),
+    dueAt: due === undefined ? 0 : (positiveInt(due) ?? 0),
+  };
+}
+
+function positiveInt(value: string): number | undefined {
+  if (!/^\d{1,16}$/.test(value)) return undefined;
+  const parsed = Number(value);
+  return parsed > 0 ? parsed : undefined;
+}
+
+/** Bytes a record takes on the wire, near enough to enforce `maxMessageBytes`. */
+export function recordSize(record: OutgoingRecord): number {
+  let size = record.value.byteLength + (record.key === null ? 0 : Buffer.byteLength(record.key));
+  const headers = record.headers;
+  for (const name in headers) size += Buffer.byteLength(name) + Buffer.byteLength(headers[name] as string) + 2;
+  return size;
+}

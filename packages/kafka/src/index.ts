@@ -1,0 +1,15 @@
+import type { Transport, TransportInit } from '@omnibus/core';
+import { KafkaTransport } from './kafka-transport.js';
+
+/** The transport module entry point: `createBus({ url: 'kafka://host:9092', options })` calls it. */
+export function createTransport(init: TransportInit): Transport {
+  return new KafkaTransport(init);
+}
+
+export { KafkaTransport } from './kafka-transport.js';
+export type { DriverFactory } from './kafka-transport.js';
+export { KafkaOptionsSchema } from './options.js';
+export type { KafkaOptions, KafkaOptionsInput } from './options.js';
+export { kafkaCapabilities } from './capabilities.js';
+export { TransportHeaders as KafkaTransportHeaders } from './envelope.js';
+export type { KafkaDriver, GroupMember, MemberHandlers, MemberSettings } from './driver/driver.js';

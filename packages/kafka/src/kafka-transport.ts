@@ -1,0 +1,169 @@
+import {
+  ClosedError,
+  ConnectionError,
+  PublishError,
+  type Logger,
+  type OutgoingMessage,
+  type SubscribeParams,
+  type Transport,
+  type TransportCapabilities,
+  type TransportInit,
+  type TransportSubscription,
+} from '@omnibus/core';
+import { kafkaCapabilities } from './capabilities.js';
+import { resolveConfig, type KafkaConfig } from './config.js';
+import type { KafkaDriver, OutgoingRecord } from './driver/driver.js';
+import { KafkajsDriver } from './driver/kafkajs-driver.js';
+import { recordSize, toRecord } from './envelope.js';
+import { describeError, sanitizeError, withTimeout } from './errors.js';
+import { createNaming, type Naming } from './naming.js';
+import { Publisher } from './publisher.js';
+import { anyBrokerReachable } from './reachability.js';
+import { KafkaSubscription } from './subscription/subscription.js';
+import { Topology } from './topology.js';
+
+/** Build a driver for a config; the seam where another Kafka client would plug in. */
+export type DriverFactory = (config: KafkaConfig, logger: Logger) => KafkaDriver;
+
+export const kafkajsDriverFactory: DriverFactory = (config, logger) => new KafkajsDriver({ ...config, logger, secrets: config.secrets });
+
+/**
+ * `kafka://` — topics are Kafka topics, groups are consumer groups (one per
+ * Omnibus topic and group), keys are Kafka keys, headers carry the envelope.
+ */
+export class KafkaTransport implements Transport {
+  readonly name = 'kafka';
+  readonly capabilities: TransportCapabilities;
+  private readonly config: KafkaConfig;
+  private readonly driver: KafkaDriver;
+  private readonly topology: Topology;
+  private readonly naming: Naming;
+  private readonly logger: Logger;
+  private readonly subscriptions = new Set<KafkaSubscription>();
+  private readonly publisher: Publisher;
+  private connecting: Promise<void> | undefined;
+  private closing: Promise<void> | undefined;
+
+  constructor(init: TransportInit, driverFactory: DriverFactory = kafkajsDriverFactory) {
+    this.config = resolveConfig(init);
+    this.capabilities = { ...kafkaCapabilities, maxMessageBytes: this.config.maxMessageBytes };
+    this.naming = createNaming(this.config);
+    this.driver = driverFactory(this.config, init.logger);
+    this.topology = new Topology(this.driver, this.naming, this.config, init.logger);
+    this.publisher = new Publisher(this.driver, { timeoutMs: this.config.publishTimeoutMs, maxRequestBytes: this.config.maxMessageBytes });
+    this.logger = init.logger;
+  }
+
+  connect(): Promise<void> {
+    if (this.closing) return Promise.reject(new ClosedError('the kafka transport is closed'));
+    this.connecting ??= withTimeout(this.driver.connect(), this.config.connectTimeoutMs, () => new Error(`no answer within ${this.config.connectTimeoutMs} ms`)).catch((error: unknown) => {
+      this.connecting = undefined;
+      throw new ConnectionError(`kafka: cannot connect to ${this.config.brokers.join(',')}: ${this.describe(error)}`, { cause: this.sanitize(error) });
+    });
+    return this.connecting;
+  }
+
+  async publish(messages: readonly OutgoingMessage[]): Promise<void> {
+    this.assertOpen();
+    if (messages.length === 0) return;
+    const firstTopic = messages[0]?.topic;
+    const now = Date.now();
+    const records: OutgoingRecord[] = new Array<OutgoingRecord>(messages.length);
+    const topics = new Set<string>();
+    let bytes = 0;
+    for (let index = 0; index < messages.length; index += 1) {
+      const message = messages[index] as OutgoingMessage;
+      const delayMs = message.delayMs ?? 0;
+      const record = delayMs > 0 ? toRecord(message, this.naming.delayTopic(message.topic), { dueAt: now + delayMs }) : toRecord(message, this.naming.topic(message.topic));
+      const size = recordSize(record);
+      if (size > this.config.maxMessageBytes) {
+        throw new PublishError(`kafka: message "${message.id}" is ${size} bytes, above maxMessageBytes (${this.config.maxMessageBytes}); nothing was sent`, { topic: message.topic });
+      }
+      records[index] = record;
+      topics.add(record.topic);
+      bytes += size;
+    }
+    try {
+      await this.connect();
+      await this.topology.ensureTopics([...topics]);
+      await this.publisher.send(records, bytes);
+    } catch (error) {
+      if (error instanceof ClosedError) throw error;
+      const topics = [...new Set(messages.map((m) => m.topic))].join('", "');
+      const cause = (await anyBrokerReachable(this.config.brokers))
+        ? this.sanitize(error)
+        : new ConnectionError(`kafka: no broker reachable at ${this.config.brokers.join(',')}`, { cause: this.sanitize(error) });
+      throw new PublishError(`kafka: publishing ${messages.length} message(s) to "${topics}" failed: ${this.describe(error)}`, { cause, topic: firstTopic });
+    }
+  }
+
+  async ensureGroup(topic: string, group: string): Promise<void> {
+    this.assertOpen();
+    await this.connect();
+    try {
+      await this.topology.ensureGroup(this.topology.names(topic, group));
+    } catch (error) {
+      throw new ConnectionError(`kafka: creating group "${group}" of topic "${topic}" failed: ${this.describe(error)}`, { cause: this.sanitize(error) });
+    }
+  }
+
+  async subscribe(params: SubscribeParams): Promise<TransportSubscription> {
+    await this.ensureGroup(params.topic, params.group);
+    this.assertOpen();
+    const names = this.topology.names(params.topic, params.group);
+    try {
+      // The retry topic needs no starting offset: only members of the group write to it.
+      await this.topology.ensureTopics([names.retry]);
+    } catch (error) {
+      throw new ConnectionError(`kafka: creating the retry topic "${names.retry}" failed: ${this.describe(error)}`, { cause: this.sanitize(error) });
+    }
+    const subscription = new KafkaSubscription(params, names, {
+      driver: this.driver,
+      publish: (records) => this.publishRecords(records),
+      settings: this.config,
+      logger: this.logger,
+      secrets: this.config.secrets,
+    });
+    this.subscriptions.add(subscription);
+    try {
+      await subscription.start();
+    } catch (error) {
+      this.subscriptions.delete(subscription);
+      throw error;
+    }
+    return {
+      stop: () => subscription.stop(),
+      close: async () => {
+        await subscription.close();
+        this.subscriptions.delete(subscription);
+      },
+    };
+  }
+
+  /** Write transport records (retry topics); they exist since the group was ensured. */
+  private async publishRecords(records: readonly OutgoingRecord[]): Promise<void> {
+    await this.topology.ensureTopics(records.map((r) => r.topic));
+    await this.publisher.send(records, records.reduce((sum, record) => sum + recordSize(record), 0));
+  }
+
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      await Promise.allSettled([...this.subscriptions].map((subscription) => subscription.close()));
+      this.subscriptions.clear();
+      await this.driver.close();
+    })();
+    return this.closing;
+  }
+
+  private assertOpen(): void {
+    if (this.closing) throw new ClosedError('the kafka transport is closed');
+  }
+
+  private describe(error: unknown): string {
+    return describeError(error, this.config.secrets);
+  }
+
+  private sanitize(error: unknown): Error {
+    return sanitizeError(error, this.config.secrets);
+  }
+}

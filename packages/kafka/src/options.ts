@@ -1,0 +1,108 @@
+import { z } from 'zod';
+
+/** A naming template: `{topic}` / `{group}` are replaced by the Omnibus names. */
+const template = (placeholders: readonly string[]) =>
+  z
+    .string()
+    .min(1)
+    .refine((value) => placeholders.every((p) => value.includes(p)), { message: `must contain ${placeholders.join(' and ')}` })
+    .refine((value) => /^[A-Za-z0-9._{}-]+$/.test(value), { message: 'may only use letters, digits, ".", "_", "-" and the placeholders' });
+
+const SslSchema = z.union([
+  z.boolean(),
+  z
+    .object({
+      ca: z.union([z.string(), z.array(z.string())]).optional(),
+      cert: z.string().optional(),
+      key: z.string().optional(),
+      passphrase: z.string().optional(),
+      rejectUnauthorized: z.boolean().optional(),
+      servername: z.string().optional(),
+    })
+    .strict(),
+]);
+
+const credentials = { username: z.string().min(1), password: z.string() };
+
+const SaslSchema = z.discriminatedUnion('mechanism', [
+  z.object({ mechanism: z.literal('plain'), ...credentials }).strict(),
+  z.object({ mechanism: z.literal('scram-sha-256'), ...credentials }).strict(),
+  z.object({ mechanism: z.literal('scram-sha-512'), ...credentials }).strict(),
+]);
+
+/**
+ * Options of the Kafka transport (`createBus({ url: 'kafka://…', options })`).
+ * Every field is documented in the package README; defaults favour production
+ * (the test suites pass small timeouts).
+ */
+export const KafkaOptionsSchema = z
+  .object({
+    /** Bootstrap brokers (`host:port`); overrides the hosts of the URL. */
+    brokers: z.array(z.string().regex(/^[^\s,/@]+:\d{1,5}$/, 'expected "host:port"')).min(1).optional(),
+    clientId: z.string().min(1).default('omnibus'),
+    /** TLS: `true`, or Node TLS options. `kafkas://` turns it on. */
+    ssl: SslSchema.optional(),
+    /** SASL credentials; a URL with `user:pass@` gives PLAIN (or `?mechanism=scram-sha-256|scram-sha-512`). */
+    sasl: SaslSchema.optional(),
+    /** Create missing topics (main, delay, retry). false: they must exist (e.g. no CreateTopics ACL). */
+    createTopics: z.boolean().default(true),
+    /** Partitions of every topic the transport creates (main, delay and retry topics). */
+    partitions: z.number().int().min(1).max(10_000).default(3),
+    /** Replication factor of created topics; unset: the broker's `default.replication.factor`. */
+    replicationFactor: z.number().int().min(1).max(32).optional(),
+    /** Consumer-group session timeout (the broker bounds it, 6 s to 30 min by default). */
+    sessionTimeoutMs: z.number().int().min(1_000).default(30_000),
+    /** How long the coordinator waits for members to rejoin during a rebalance. */
+    rebalanceTimeoutMs: z.number().int().min(1_000).default(60_000),
+    /** Heartbeat period; also how fast a member notices a rebalance. */
+    heartbeatIntervalMs: z.number().int().min(10).default(1_000),
+    /** Longest fetch long-poll; bounds how long a rebalance, resume or close waits for the fetch loop. */
+    maxWaitTimeMs: z.number().int().min(10).max(30_000).default(500),
+    /** Settled offsets are committed at most this long after the settlement (0: at once). */
+    commitIntervalMs: z.number().int().min(0).max(60_000).default(100),
+    /** Fetched messages buffered per partition before fetching that partition pauses. */
+    bufferSize: z.number().int().min(1).max(100_000).default(500),
+    /** TCP connect timeout per broker connection. */
+    connectionTimeoutMs: z.number().int().min(100).default(3_000),
+    /** Timeout of one Kafka request. */
+    requestTimeoutMs: z.number().int().min(100).default(30_000),
+    /** Retries of a failed Kafka request (connect, produce, admin), with exponential backoff. */
+    retries: z.number().int().min(0).max(100).default(5),
+    /** First retry delay; doubles per retry up to 10x. */
+    retryInitialDelayMs: z.number().int().min(1).default(100),
+    /** connect() gives up after this long. */
+    connectTimeoutMs: z.number().int().min(100).default(30_000),
+    /** publish() gives up after this long (the broker may still have stored the batch). */
+    publishTimeoutMs: z.number().int().min(100).default(30_000),
+    /** subscribe() waits this long for the first partition assignment. */
+    joinTimeoutMs: z.number().int().min(100).default(60_000),
+    /** Upper bound on the final commit plus leaving the group when a subscription closes. */
+    closeTimeoutMs: z.number().int().min(100).default(10_000),
+    /** Largest key + headers + body accepted by publish (keep below the broker's `message.max.bytes`). */
+    maxMessageBytes: z.number().int().min(1_024).default(1_000_000),
+    /** Prepended to every Kafka topic and consumer-group id (tenancy, test isolation). */
+    prefix: z.string().regex(/^[A-Za-z0-9._-]*$/, 'may only use letters, digits, ".", "_" and "-"').max(100).default(''),
+    /** Kafka consumer-group id of an Omnibus (topic, group). */
+    groupIdTemplate: template(['{topic}', '{group}']).default('{topic}.{group}'),
+    /** Per-group retry topic (nacked messages wait here until due). */
+    retryTopicTemplate: template(['{topic}', '{group}']).default('{topic}.{group}.retry'),
+    /** Per-topic delay topic (delayed publishes wait here until due). */
+    delayTopicTemplate: template(['{topic}']).default('{topic}.delay'),
+  })
+  .strict()
+  .superRefine((options, ctx) => {
+    if (options.heartbeatIntervalMs >= options.sessionTimeoutMs) {
+      ctx.addIssue({ code: 'custom', path: ['heartbeatIntervalMs'], message: 'must be lower than sessionTimeoutMs (a third of it is usual)' });
+    }
+    // The main, delay and retry topics of one (topic, group) must be three different topics.
+    const render = (template: string) => template.replaceAll('{topic}', 'orders').replaceAll('{group}', 'billing');
+    if (render(options.delayTopicTemplate) === 'orders') ctx.addIssue({ code: 'custom', path: ['delayTopicTemplate'], message: 'must differ from the topic itself' });
+    if (render(options.retryTopicTemplate) === 'orders' || render(options.retryTopicTemplate) === render(options.delayTopicTemplate)) {
+      ctx.addIssue({ code: 'custom', path: ['retryTopicTemplate'], message: 'must differ from the topic and from the delay topic' });
+    }
+  });
+
+export type KafkaOptionsInput = z.input<typeof KafkaOptionsSchema>;
+export type KafkaOptions = z.output<typeof KafkaOptionsSchema>;
+export type SaslOptions = z.output<typeof SaslSchema>;
+export type SslOptions = z.output<typeof SslSchema>;

@@ -1,0 +1,30 @@
+import { JetStreamApiError } from '@nats-io/jetstream';
+import { redactSecrets } from '@omnibus/core';
+
+/** JetStream API error codes this transport acts on. */
+export const ApiCodes = {
+  streamNotFound: 10059,
+  consumerNotFound: 10014,
+} as const;
+
+export function apiCode(error: unknown): number | undefined {
+  return error instanceof JetStreamApiError ? error.code : undefined;
+}
+
+export function isStreamNotFound(error: unknown): boolean {
+  return apiCode(error) === ApiCodes.streamNotFound || (error instanceof Error && /stream not found/i.test(error.message));
+}
+
+export function isConsumerNotFound(error: unknown): boolean {
+  return apiCode(error) === ApiCodes.consumerNotFound || (error instanceof Error && /consumer not found/i.test(error.message));
+}
+
+/** A client error's message with credentials removed, for our own error messages and logs. */
+export function errorText(error: unknown, secrets: readonly string[]): string {
+  const text = error instanceof Error ? `${error.name === 'Error' ? '' : `${error.name}: `}${error.message}` : String(error);
+  return redactSecrets(text, secrets);
+}
+
+export function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
+}

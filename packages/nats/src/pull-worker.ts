@@ -1,0 +1,352 @@
+import { createInbox, nanos, type Msg, type Subscription } from '@nats-io/transport-node';
+import { ConnectionError, type Logger } from '@omnibus/core';
+import { asError, errorText } from './errors.js';
+import { within, type Link, type LinkListener } from './link.js';
+import { Received, type SettleSink } from './received.js';
+
+export interface PullWorkerSettings {
+  readonly link: Link;
+  readonly stream: string;
+  readonly consumer: string;
+  /** Most messages handed over and not settled at once. */
+  readonly concurrency: number;
+  readonly expiresMs: number;
+  readonly ackWaitMs: number;
+  readonly requestTimeoutMs: number;
+  readonly secrets: readonly string[];
+  readonly logger: Logger;
+  /** Hand a message over (never more than `concurrency` unsettled). */
+  readonly onMessage: (received: Received) => void;
+  /** Non-fatal trouble the worker recovers from by itself. */
+  readonly onError: (error: Error) => void;
+  /** Make the stream and consumer exist again (they may have been lost with the server's state). */
+  readonly recover: () => Promise<void>;
+}
+
+interface Pull {
+  readonly batch: number;
+  readonly subscription: Subscription;
+  received: number;
+  watchdog: NodeJS.Timeout | undefined;
+  /** Last message or heartbeat of this pull (the watchdog re-arms itself from it). */
+  lastActivity: number;
+}
+
+const MAX_BACKOFF_MS = 5_000;
+/** A pull for fewer than half the slots waits this long for more slots to free up. */
+const TOP_UP_MS = 20;
+
+/**
+ * Pulls messages of one durable consumer with explicit flow control: one pull
+ * request at a time, asking only for as many messages as there is room for, on a
+ * fresh inbox each time. A new pull starts once at least half the slots are free
+ * (or, with fewer free, after a short wait): pulling for every single freed slot
+ * would cost a request per message.
+ *
+ * It does not use nats.js `consume()`, whose refilling pull keeps its inbox across
+ * reconnects and asks for a full batch again after one: a pull request the server
+ * still holds from before a cut connection and the new one would both deliver, and
+ * a pull lost with a restarted server is only noticed when heartbeats go missing.
+ * Here:
+ * - on disconnect the current pull is abandoned (its inbox unsubscribed, so the
+ *   server drops the request for lack of interest); on reconnect a new one starts;
+ * - idle heartbeats are requested; when neither a message nor a heartbeat came for
+ *   three heartbeat intervals, the pull is abandoned, the connection is checked with a
+ *   PING (no PONG in time: forced reconnect), the consumer is re-created if it is
+ *   gone, and a new pull starts. This is what keeps consumption from stalling after
+ *   a reconnect, a server restart, or a half-open TCP connection;
+ * - a message that arrives while all slots are taken (a late reply of an old pull)
+ *   is buffered, kept alive with `+WPI`, and handed over when a slot frees up.
+ */
+export class PullWorker implements LinkListener, SettleSink {
+  private readonly unsettled = new Set<Received>();
+  private readonly buffer: Received[] = [];
+  private pull: Pull | undefined;
+  private stopped = false;
+  private pumping = false;
+  private healing = false;
+  private failures = 0;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private keepAlive: NodeJS.Timeout | undefined;
+  private topUpTimer: NodeJS.Timeout | undefined;
+  private readonly threshold: number;
+  private readonly heartbeatMs: number;
+  private readonly nextSubject: string;
+
+  constructor(private readonly settings: PullWorkerSettings) {
+    this.heartbeatMs = Math.min(5_000, Math.max(500, Math.round(settings.expiresMs / 6)));
+    this.nextSubject = `$JS.API.CONSUMER.MSG.NEXT.${settings.stream}.${settings.consumer}`;
+    this.threshold = Math.max(1, Math.ceil(settings.concurrency / 2));
+  }
+
+  start(): void {
+    this.settings.link.add(this);
+    // Long handlers: tell the server every third of the ack wait that we are still at it.
+    const period = Math.max(100, Math.floor(this.settings.ackWaitMs / 3));
+    this.keepAlive = setInterval(() => this.sendProgress(period), period);
+    this.keepAlive.unref();
+    this.pump();
+  }
+
+  /** Stop pulling; what was handed over can still be settled. Buffered messages go back to the server. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    clearTimeout(this.topUpTimer);
+    this.topUpTimer = undefined;
+    // Messages the server sent before it saw the unsubscribe still arrive: they are nak'ed
+    // (redelivered at once) instead of being lost until their ack wait expires.
+    const pull = this.pull;
+    if (pull) await within(this.drainPull(pull), this.settings.requestTimeoutMs);
+    await Promise.all(this.buffer.splice(0).map((received) => received.nak()));
+    // Settlements are not confirmed one by one: make sure the server has them.
+    await this.settings.link.flush(this.settings.requestTimeoutMs);
+  }
+
+  /** Stop, and release every unsettled message for redelivery. */
+  async close(): Promise<void> {
+    await this.stop();
+    await Promise.all([...this.unsettled].map((received) => received.nak()));
+    // The acks of handlers that finished since stop(), and these naks, reach the server before close() returns.
+    await this.settings.link.flush(this.settings.requestTimeoutMs);
+    clearInterval(this.keepAlive);
+    this.settings.link.remove(this);
+  }
+
+  settled(received: Received): void {
+    this.unsettled.delete(received);
+    const index = this.buffer.indexOf(received);
+    if (index !== -1) this.buffer.splice(index, 1);
+    // Not synchronously: the settle call may come from inside onMessage.
+    queueMicrotask(() => this.pump());
+  }
+
+  onDisconnect(): void {
+    this.abandonPull();
+    this.settings.onError(
+      new ConnectionError(`connection to NATS lost while consuming ${this.describeConsumer()}; ${this.unsettled.size} unsettled deliveries will be redelivered, consuming resumes after the reconnect`),
+    );
+    // Buffered messages came through the lost connection: the server redelivers them.
+    for (const received of this.buffer.splice(0)) received.drop();
+  }
+
+  onReconnect(): void {
+    this.failures = 0;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    this.pump();
+  }
+
+  /** Hand over what the buffer holds, then ask for as many messages as there is room for. */
+  private pump(): void {
+    if (this.stopped || this.pumping) return;
+    this.pumping = true;
+    try {
+      while (this.buffer.length > 0 && this.unsettled.size < this.settings.concurrency) {
+        this.handOver(this.buffer.shift() as Received);
+      }
+      if (this.pull || this.retryTimer || this.healing || !this.settings.link.connected) return;
+      const room = this.settings.concurrency - this.unsettled.size - this.buffer.length;
+      if (room >= this.threshold) {
+        clearTimeout(this.topUpTimer);
+        this.topUpTimer = undefined;
+        this.startPull(room);
+      } else if (room > 0 && !this.topUpTimer) {
+        // Few slots free (long handlers hold the others): pull for them after a short wait anyway.
+        this.topUpTimer = setTimeout(() => {
+          this.topUpTimer = undefined;
+          this.topUp();
+        }, TOP_UP_MS);
+        this.topUpTimer.unref();
+      }
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  private topUp(): void {
+    if (this.stopped || this.pumping || this.pull || this.retryTimer || this.healing || !this.settings.link.connected) return;
+    const room = this.settings.concurrency - this.unsettled.size - this.buffer.length;
+    if (room > 0) this.startPull(room);
+  }
+
+  private startPull(batch: number): void {
+    const { link } = this.settings;
+    const inbox = createInbox();
+    // The callback needs the pull, which needs the subscription.
+    const ref: { pull?: Pull } = {};
+    const subscription = link.nc.subscribe(inbox, {
+      callback: (error, msg) => {
+        if (ref.pull) this.onPullMessage(ref.pull, error, msg);
+      },
+    });
+    const pull: Pull = { batch, subscription, received: 0, watchdog: undefined, lastActivity: Date.now() };
+    ref.pull = pull;
+    this.pull = pull;
+    this.armWatchdog(pull);
+    try {
+      link.nc.publish(this.nextSubject, JSON.stringify({ batch, expires: nanos(this.settings.expiresMs), idle_heartbeat: nanos(this.heartbeatMs) }), { reply: inbox });
+    } catch (error) {
+      this.finishPull(pull);
+      this.fail(asError(error));
+    }
+  }
+
+  private onPullMessage(pull: Pull, error: Error | null, msg: Msg): void {
+    const current = pull === this.pull;
+    if (error) {
+      if (!current) return;
+      this.finishPull(pull);
+      this.fail(error);
+      return;
+    }
+    if (msg.reply?.startsWith('$JS.ACK.')) {
+      // Accepted even from a pull being drained: the server delivered it, so it is ours to settle.
+      if (current) {
+        pull.lastActivity = Date.now();
+        this.failures = 0;
+        pull.received += 1;
+        if (pull.received >= pull.batch) this.finishPull(pull);
+      }
+      const received = new Received(msg, this.settings.link.epoch, this.settings.link, this);
+      if (this.stopped) {
+        void received.nak();
+      } else if (this.unsettled.size < this.settings.concurrency) {
+        this.handOver(received);
+      } else {
+        this.buffer.push(received);
+      }
+      if (!this.pull) this.pump();
+      return;
+    }
+    if (!current) return;
+    pull.lastActivity = Date.now();
+    const code = msg.headers?.code ?? 0;
+    const description = msg.headers?.description ?? '';
+    if (code === 100) {
+      // Idle heartbeat: the pull is alive.
+      this.failures = 0;
+      return;
+    }
+    this.finishPull(pull);
+    if (code === 404 || code === 408) {
+      // Expired or nothing to give: ask again.
+      this.pump();
+    } else if (code === 409 && /leadership change/i.test(description)) {
+      this.pump();
+    } else if (code === 409 && /consumer deleted/i.test(description)) {
+      this.heal(new ConnectionError(`consumer ${this.describeConsumer()} was deleted; re-creating it`));
+    } else if (code === 503) {
+      this.heal(new ConnectionError(`no responders for ${this.describeConsumer()}; re-creating stream and consumer`));
+    } else {
+      this.fail(new ConnectionError(`pull from ${this.describeConsumer()} ended with status ${code} ${description}`.trim()));
+    }
+  }
+
+  private handOver(received: Received): void {
+    received.state = 'handed';
+    this.unsettled.add(received);
+    try {
+      this.settings.onMessage(received);
+    } catch (error) {
+      this.settings.onError(asError(error));
+    }
+  }
+
+  /**
+   * No message and no heartbeat for 3 intervals: the pull (or the connection) is gone.
+   * One timer per pull, not per message: when it fires it re-arms itself for what is
+   * left of the interval since the last activity.
+   */
+  private armWatchdog(pull: Pull, delayMs = this.heartbeatMs * 3): void {
+    clearTimeout(pull.watchdog);
+    pull.watchdog = setTimeout(() => {
+      if (pull !== this.pull) return;
+      const quietFor = Date.now() - pull.lastActivity;
+      if (quietFor < this.heartbeatMs * 3) {
+        this.armWatchdog(pull, this.heartbeatMs * 3 - quietFor);
+        return;
+      }
+      // The request may still be alive on the server (just slow): drain, keeping late messages.
+      void this.drainPull(pull);
+      this.heal(new ConnectionError(`no message or heartbeat from ${this.describeConsumer()} for ${this.heartbeatMs * 3} ms; pulling again`));
+    }, delayMs);
+    pull.watchdog.unref();
+  }
+
+  private finishPull(pull: Pull): void {
+    clearTimeout(pull.watchdog);
+    if (this.pull === pull) this.pull = undefined;
+    try {
+      pull.subscription.unsubscribe();
+    } catch {
+      // Already closed with the connection.
+    }
+  }
+
+  /** Unsubscribe, but keep taking the messages the server sent before it processed that. */
+  private async drainPull(pull: Pull): Promise<void> {
+    clearTimeout(pull.watchdog);
+    if (this.pull === pull) this.pull = undefined;
+    try {
+      await pull.subscription.drain();
+    } catch {
+      // Closed with the connection: the server redelivers what was in flight after the ack wait.
+    }
+  }
+
+  private abandonPull(): void {
+    if (this.pull) this.finishPull(this.pull);
+  }
+
+  /** Check the connection, make the consumer exist again, then pull again after a backoff. */
+  private heal(reason: Error): void {
+    this.settings.onError(reason);
+    if (this.healing || this.stopped) return;
+    this.healing = true;
+    void (async () => {
+      const { link } = this.settings;
+      try {
+        if (!link.connected) return;
+        if (!(await link.answers(this.settings.requestTimeoutMs))) {
+          // A half-open connection: the client has not noticed yet. Reconnecting re-pulls.
+          link.forceReconnect();
+          return;
+        }
+        await this.settings.recover();
+      } catch (error) {
+        this.settings.onError(new ConnectionError(`cannot restore ${this.describeConsumer()}: ${errorText(error, this.settings.secrets)}`, { cause: error }));
+      } finally {
+        this.healing = false;
+        this.retryLater();
+      }
+    })();
+  }
+
+  private fail(error: Error): void {
+    this.settings.onError(error);
+    this.retryLater();
+  }
+
+  private retryLater(): void {
+    if (this.stopped || this.retryTimer) return;
+    const base = Math.min(MAX_BACKOFF_MS, 100 * 2 ** this.failures);
+    this.failures += 1;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      this.pump();
+    }, base / 2 + Math.random() * (base / 2));
+    this.retryTimer.unref();
+  }
+
+  private sendProgress(period: number): void {
+    const due = Date.now() - period;
+    for (const received of [...this.unsettled, ...this.buffer]) if (received.lastProgress <= due) received.progress();
+  }
+
+  private describeConsumer(): string {
+    return `${this.settings.stream}/${this.settings.consumer}`;
+  }
+}

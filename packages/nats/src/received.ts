@@ -1,0 +1,100 @@
+import type { Msg } from '@nats-io/transport-node';
+import { nanos } from '@nats-io/transport-node';
+import { utf8 } from './codec.js';
+import type { Link } from './link.js';
+
+/** What a worker does when one of its messages is settled. */
+export interface SettleSink {
+  settled(received: Received): void;
+}
+
+const ACK = utf8('+ACK');
+const NAK = utf8('-NAK');
+const WPI = utf8('+WPI');
+const done: Promise<void> = Promise.resolve();
+
+/**
+ * One message a pull worker received, until it is settled: first buffered, then
+ * handed over, then settled exactly once. Settling publishes `+ACK` / `-NAK` on the
+ * delivery's reply subject without waiting for the server's confirmation (as nats.js
+ * `JsMsg.ack()` does): an ack that never reaches the server (the connection drops
+ * first) only means the message is redelivered after the ack wait, which
+ * at-least-once allows. Stopping and closing flush the connection, so the acks of
+ * finished handlers reach the server before a graceful close returns.
+ */
+export class Received {
+  state: 'buffered' | 'handed' | 'settled' = 'buffered';
+  /** Last time the server heard from us about this message (delivery or `+WPI`). */
+  lastProgress = Date.now();
+  readonly deliveryCount: number;
+  readonly streamSequence: number;
+
+  constructor(
+    readonly msg: Msg,
+    readonly epoch: number,
+    private readonly link: Link,
+    private readonly sink: SettleSink,
+  ) {
+    const info = parseAckSubject(msg.reply ?? '');
+    this.deliveryCount = info.deliveryCount;
+    this.streamSequence = info.streamSequence;
+  }
+
+  /** Is the connection that delivered this message still the current one? */
+  get live(): boolean {
+    return this.epoch === this.link.epoch && this.link.connected && !this.link.nc.isClosed();
+  }
+
+  ack(): Promise<void> {
+    return this.settle(ACK);
+  }
+
+  /** Deliver again after `delayMs` (JetStream's own delayed redelivery). */
+  nak(delayMs = 0): Promise<void> {
+    const delay = Math.max(0, Math.round(delayMs));
+    return this.settle(delay > 0 ? utf8(`-NAK ${JSON.stringify({ delay: nanos(delay) })}`) : NAK);
+  }
+
+  /** Tell the server the message is still being worked on (resets its ack wait). */
+  progress(): void {
+    if (this.state === 'settled' || !this.live || !this.msg.reply) return;
+    this.lastProgress = Date.now();
+    try {
+      this.link.nc.publish(this.msg.reply, WPI);
+    } catch {
+      // The connection is going away: the server will redeliver.
+    }
+  }
+
+  /** Settle without telling the server (the connection that delivered it is gone). */
+  drop(): void {
+    if (this.state === 'settled') return;
+    this.state = 'settled';
+    this.sink.settled(this);
+  }
+
+  private settle(payload: Uint8Array): Promise<void> {
+    if (this.state === 'settled') return done;
+    this.state = 'settled';
+    this.sink.settled(this);
+    // A delivery of a lost connection is never settled afterwards: the server redelivers it.
+    if (!this.live || !this.msg.reply) return done;
+    this.link.post(this.msg.reply, payload);
+    return done;
+  }
+}
+
+/**
+ * `$JS.ACK.<stream>.<consumer>.<delivered>.<sseq>.<cseq>.<ts>.<pending>` (9 tokens), or
+ * with domain and account hash `$JS.ACK.<domain>.<hash>.<stream>.<consumer>.<delivered>…` (11+).
+ */
+export function parseAckSubject(subject: string): { deliveryCount: number; streamSequence: number } {
+  const tokens = subject.split('.');
+  const base = tokens.length >= 11 ? 4 : 2;
+  const deliveryCount = Number(tokens[base + 2]);
+  const streamSequence = Number(tokens[base + 3]);
+  return {
+    deliveryCount: Number.isInteger(deliveryCount) && deliveryCount > 0 ? deliveryCount : 1,
+    streamSequence: Number.isInteger(streamSequence) ? streamSequence : 0,
+  };
+}

@@ -1,0 +1,197 @@
+import {
+  AckPolicy,
+  DeliverPolicy,
+  DiscardPolicy,
+  ReplayPolicy,
+  RetentionPolicy,
+  StorageType,
+  type ConsumerConfig,
+  type ConsumerInfo,
+  type JetStreamManager,
+  type StreamConfig,
+} from '@nats-io/jetstream';
+import { nanos } from '@nats-io/transport-node';
+import { ConfigError } from '@omnibus/core';
+import { isConsumerNotFound, isStreamNotFound } from './errors.js';
+import { DELAY_MOVER, type Naming } from './naming.js';
+import type { NatsOptions } from './options.js';
+
+/**
+ * Creates streams and durable consumers on demand, once per transport (cached), and
+ * checks that what it finds is ours: a stream with another subject is a name
+ * collision, a consumer with another filter belongs to someone else.
+ */
+export class Topology {
+  private readonly streams = new Map<string, Promise<void>>();
+  private readonly consumers = new Map<string, Promise<void>>();
+
+  constructor(
+    private readonly jsm: () => JetStreamManager,
+    private readonly naming: Naming,
+    private readonly options: NatsOptions,
+  ) {}
+
+  /** The topic's stream exists (created if missing). */
+  ensureStream(topic: string): Promise<void> {
+    const name = this.naming.stream(topic);
+    const subject = this.naming.subject(topic);
+    // Keyed by name and subject: another topic with the same stream name must still be checked.
+    return this.once(this.streams, `${name}/=${subject}`, () =>
+      this.createStream({
+        name,
+        subjects: [subject],
+        description: `Omnibus topic ${topic}`,
+        retention: this.options.retention === 'interest' ? RetentionPolicy.Interest : RetentionPolicy.Limits,
+        ...this.limits(),
+      }),
+    );
+  }
+
+  /** The stream that holds delayed messages until they are due (a work queue: removed once moved). */
+  ensureDelayStream(): Promise<void> {
+    const name = this.naming.delayStream;
+    return this.once(this.streams, name, () =>
+      this.createStream({
+        name,
+        subjects: [this.naming.delayWildcard],
+        description: 'Omnibus delayed messages, moved to their topic when due',
+        retention: RetentionPolicy.Workqueue,
+        ...this.limits(),
+      }),
+    );
+  }
+
+  /**
+   * The group's durable consumer exists, with max_ack_pending ≥ `concurrency`. A new
+   * group starts at the next message (`deliver_policy: new`): from now on, the
+   * stream keeps the topic's messages for it.
+   */
+  async ensureGroup(topic: string, group: string, concurrency = 1): Promise<void> {
+    await this.ensureStream(topic);
+    const stream = this.naming.stream(topic);
+    const subject = this.naming.subject(topic);
+    await this.once(this.consumers, `${stream}/${group}/${concurrency}`, () =>
+      this.createConsumer(stream, {
+        durable_name: group,
+        filter_subject: subject,
+        ack_policy: AckPolicy.Explicit,
+        deliver_policy: DeliverPolicy.New,
+        replay_policy: ReplayPolicy.Instant,
+        ack_wait: nanos(this.options.ackWaitMs),
+        // Core's retry policy decides when a message is dead-lettered; the server must never
+        // give up on a message on its own (it would drop it silently).
+        max_deliver: -1,
+        max_ack_pending: Math.max(this.options.maxAckPending, concurrency),
+      }),
+    );
+  }
+
+  /** The consumer that moves delayed messages; unlimited ack pending, as every waiting message is pending. */
+  async ensureDelayMover(): Promise<void> {
+    await this.ensureDelayStream();
+    const stream = this.naming.delayStream;
+    await this.once(this.consumers, `${stream}/${DELAY_MOVER}`, () =>
+      this.createConsumer(stream, {
+        durable_name: DELAY_MOVER,
+        filter_subject: this.naming.delayWildcard,
+        ack_policy: AckPolicy.Explicit,
+        deliver_policy: DeliverPolicy.All,
+        replay_policy: ReplayPolicy.Instant,
+        ack_wait: nanos(this.options.ackWaitMs),
+        max_deliver: -1,
+        max_ack_pending: -1,
+      }),
+    );
+  }
+
+  /** Forget what was ensured (after the server lost it, e.g. a memory-storage restart). */
+  forget(stream?: string): void {
+    for (const map of [this.streams, this.consumers]) {
+      for (const key of [...map.keys()]) if (stream === undefined || key === stream || key.startsWith(`${stream}/`)) map.delete(key);
+    }
+  }
+
+  private limits(): Pick<StreamConfig, 'storage' | 'num_replicas' | 'duplicate_window' | 'max_age' | 'max_bytes' | 'discard'> {
+    const { storage, replicas, duplicateWindowMs, maxAgeMs, maxBytes } = this.options;
+    return {
+      storage: storage === 'file' ? StorageType.File : StorageType.Memory,
+      num_replicas: replicas,
+      // The server refuses a duplicate window longer than max_age.
+      duplicate_window: nanos(maxAgeMs > 0 ? Math.min(duplicateWindowMs, maxAgeMs) : duplicateWindowMs),
+      max_age: nanos(maxAgeMs),
+      max_bytes: maxBytes,
+      discard: DiscardPolicy.Old,
+    };
+  }
+
+  private async createStream(config: Partial<StreamConfig> & { name: string; subjects: string[] }): Promise<void> {
+    const jsm = this.jsm();
+    let existing = await jsm.streams.info(config.name).catch((error: unknown) => {
+      if (isStreamNotFound(error)) return undefined;
+      throw error;
+    });
+    if (!existing) {
+      try {
+        await jsm.streams.add(config);
+        return;
+      } catch (error) {
+        // Another process created it meanwhile (maybe with other limits): use theirs.
+        existing = await jsm.streams.info(config.name).catch(() => undefined);
+        if (!existing) throw error;
+      }
+    }
+    const wanted = config.subjects[0] as string;
+    if (!existing.config.subjects?.includes(wanted)) {
+      throw new ConfigError(
+        'topic',
+        `stream "${config.name}" exists for subjects ${JSON.stringify(existing.config.subjects ?? [])}, not "${wanted}": two topics map to the same stream name (dots and underscores are the same in stream names) or the stream is not Omnibus's; rename the topic or change options.streamPrefix`,
+      );
+    }
+  }
+
+  private async createConsumer(stream: string, config: Partial<ConsumerConfig> & { durable_name: string; filter_subject: string }): Promise<void> {
+    const jsm = this.jsm();
+    let existing: ConsumerInfo | undefined = await jsm.consumers.info(stream, config.durable_name).catch((error: unknown) => {
+      if (isConsumerNotFound(error)) return undefined;
+      throw error;
+    });
+    if (!existing) {
+      try {
+        await jsm.consumers.add(stream, config);
+        return;
+      } catch (error) {
+        existing = await jsm.consumers.info(stream, config.durable_name).catch(() => undefined);
+        if (!existing) throw error;
+      }
+    }
+    const found = existing.config;
+    if ((found.filter_subject ?? '') !== config.filter_subject || found.deliver_subject) {
+      throw new ConfigError(
+        'group',
+        `consumer "${config.durable_name}" of stream "${stream}" is not an Omnibus pull consumer of "${config.filter_subject}" (filter "${found.filter_subject ?? ''}"); delete it or choose another group name`,
+      );
+    }
+    // Raise what must be raised (ack pending below the concurrency, another ack wait); never lower limits set by hand.
+    const wantedPending = config.max_ack_pending ?? 0;
+    const pendingTooLow = wantedPending === -1 ? found.max_ack_pending !== -1 : found.max_ack_pending !== -1 && (found.max_ack_pending ?? 0) < wantedPending;
+    if (pendingTooLow || found.ack_wait !== config.ack_wait) {
+      await jsm.consumers.update(stream, config.durable_name, {
+        ack_wait: config.ack_wait,
+        ...(pendingTooLow ? { max_ack_pending: wantedPending } : {}),
+      });
+    }
+  }
+
+  /** Run `create` once per key; a failure is not cached, so the next call tries again. */
+  private once(cache: Map<string, Promise<void>>, key: string, create: () => Promise<void>): Promise<void> {
+    let pending = cache.get(key);
+    if (!pending) {
+      pending = create();
+      cache.set(key, pending);
+      pending.catch(() => {
+        if (cache.get(key) === pending) cache.delete(key);
+      });
+    }
+    return pending;
+  }
+}

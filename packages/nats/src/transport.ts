@@ -1,0 +1,183 @@
+import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import {
+  ClosedError,
+  ConnectionError,
+  isOmnibusError,
+  type Logger,
+  type OutgoingMessage,
+  type SubscribeParams,
+  type Transport,
+  type TransportCapabilities,
+  type TransportInit,
+  type TransportSubscription,
+} from '@omnibus/core';
+import { HEADER_ALLOWANCE, natsCapabilities } from './capabilities.js';
+import { resolveConnection, type ResolvedConnection } from './connection-options.js';
+import { DelayMover } from './delay-mover.js';
+import { errorText } from './errors.js';
+import { Link } from './link.js';
+import { Naming } from './naming.js';
+import { parseNatsOptions, type NatsOptions } from './options.js';
+import { Publisher } from './publisher.js';
+import { NatsSubscription } from './subscription.js';
+import { Topology } from './topology.js';
+
+interface Connected {
+  readonly nc: NatsConnection;
+  readonly link: Link;
+  readonly js: JetStreamClient;
+  readonly jsm: JetStreamManager;
+}
+
+/** `nats://` and `tls://`: the NATS JetStream transport. */
+export function createTransport(init: TransportInit): Transport {
+  const options = parseNatsOptions(init.options);
+  return new NatsTransport(init.url, options, init.logger);
+}
+
+class NatsTransport implements Transport {
+  readonly name = 'nats';
+  private readonly connection: ResolvedConnection;
+  private readonly naming: Naming;
+  private readonly topology: Topology;
+  private readonly publisher: Publisher;
+  private readonly mover: DelayMover;
+  private readonly subscriptions = new Set<NatsSubscription>();
+  private connected: Connected | undefined;
+  private connecting: Promise<Connected> | undefined;
+  private closing: Promise<void> | undefined;
+  private maxPayload: number | undefined;
+
+  constructor(
+    url: string,
+    private readonly options: NatsOptions,
+    private readonly logger: Logger,
+  ) {
+    this.connection = resolveConnection(url, options);
+    this.naming = new Naming(options.streamPrefix, options.subjectPrefix);
+    this.topology = new Topology(() => this.live().jsm, this.naming, options);
+    this.publisher = new Publisher(
+      () => this.live().js,
+      this.naming,
+      this.topology,
+      options,
+      this.connection.secrets,
+      () => this.mover.start(),
+      () => this.live().link,
+    );
+    this.mover = new DelayMover(() => this.live().link, this.naming, this.topology, this.publisher, options, this.connection.secrets, logger);
+  }
+
+  get capabilities(): TransportCapabilities {
+    return {
+      ...natsCapabilities,
+      persistence: this.options.storage === 'file',
+      maxMessageBytes: this.maxPayload === undefined ? natsCapabilities.maxMessageBytes : this.maxPayload - HEADER_ALLOWANCE,
+    };
+  }
+
+  async connect(): Promise<void> {
+    await this.ready();
+  }
+
+  async publish(messages: readonly OutgoingMessage[]): Promise<void> {
+    await this.ready();
+    if (messages.length === 0) return;
+    await this.publisher.publish(messages);
+  }
+
+  async ensureGroup(topic: string, group: string): Promise<void> {
+    await this.ready();
+    await this.admin(`create group "${group}" of topic "${topic}"`, () => this.topology.ensureGroup(topic, group));
+  }
+
+  async subscribe(params: SubscribeParams): Promise<TransportSubscription> {
+    const { link } = await this.ready();
+    await this.admin(`create group "${params.group}" of topic "${params.topic}"`, () => this.topology.ensureGroup(params.topic, params.group, params.concurrency));
+    this.assertOpen();
+    // Any process that consumes also moves due delayed messages, so they arrive even if their publisher is gone.
+    this.mover.start().catch((error: unknown) => {
+      this.logger.warn({ error: errorText(error, this.connection.secrets) }, 'omnibus nats: cannot start the delayed message mover (delayed publish will wait for another process)');
+    });
+    const subscription = new NatsSubscription(
+      { link, naming: this.naming, topology: this.topology, options: this.options, secrets: this.connection.secrets, logger: this.logger },
+      params,
+      (closed) => this.subscriptions.delete(closed),
+    );
+    this.subscriptions.add(subscription);
+    subscription.start();
+    return subscription;
+  }
+
+  close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  private async shutdown(): Promise<void> {
+    const connected = this.connected ?? (await this.connecting?.catch(() => undefined));
+    await Promise.allSettled([...this.subscriptions].map((subscription) => subscription.close()));
+    await this.mover.close().catch(() => {});
+    if (!connected) return;
+    // Acks and naks are not confirmed one by one: flush, so the server has them all, then disconnect.
+    await connected.link.flush(this.options.closeTimeoutMs);
+    await connected.nc.close().catch(() => {});
+    await connected.link.stop();
+  }
+
+  /** Connect once (concurrent callers share the attempt; a failed attempt can be retried). */
+  private async ready(): Promise<Connected> {
+    this.assertOpen();
+    if (this.connected) return this.connected;
+    this.connecting ??= this.open().catch((error: unknown) => {
+      this.connecting = undefined;
+      throw error;
+    });
+    const connected = await this.connecting;
+    this.assertOpen();
+    return connected;
+  }
+
+  private async open(): Promise<Connected> {
+    const where = this.connection.servers.join(', ');
+    let nc: NatsConnection;
+    try {
+      nc = await connect(this.connection.options);
+    } catch (error) {
+      throw new ConnectionError(`cannot connect to NATS at ${where}: ${errorText(error, this.connection.secrets)}`, { cause: error });
+    }
+    try {
+      const jsm = await jetstreamManager(nc, { timeout: this.options.requestTimeoutMs });
+      const js = jetstream(nc, { timeout: this.options.requestTimeoutMs });
+      const link = new Link(nc, this.logger);
+      link.watch();
+      this.maxPayload = nc.info?.max_payload;
+      this.connected = { nc, link, js, jsm };
+      this.logger.info({ servers: where, server: nc.getServer(), version: nc.info?.version }, 'omnibus nats: connected');
+      return this.connected;
+    } catch (error) {
+      await nc.close().catch(() => {});
+      throw new ConnectionError(`NATS at ${where} answers but JetStream is not available (start nats-server with -js): ${errorText(error, this.connection.secrets)}`, { cause: error });
+    }
+  }
+
+  /** Stream/consumer management: Omnibus errors (a name collision) pass, the rest becomes a ConnectionError. */
+  private async admin(what: string, run: () => Promise<void>): Promise<void> {
+    try {
+      await run();
+    } catch (error) {
+      if (isOmnibusError(error)) throw error;
+      throw new ConnectionError(`cannot ${what} on NATS JetStream: ${errorText(error, this.connection.secrets)}`, { cause: error });
+    }
+  }
+
+  private live(): Connected {
+    if (!this.connected) throw new ClosedError('the nats transport is not connected');
+    return this.connected;
+  }
+
+  private assertOpen(): void {
+    if (this.closing) throw new ClosedError('the nats transport is closed');
+  }
+}

@@ -1,0 +1,68 @@
+import type { ConsumeMessage } from 'amqplib';
+import type { Delivery, NackOptions, TransportMessage } from '@omnibus/core';
+import type { AckBatcher } from './acks.js';
+import type { ChannelHandle } from './channels.js';
+
+/** What a delivery asks of its subscription when it is settled. */
+export interface DeliveryOwner {
+  /** The delivery no longer counts against the concurrency. */
+  released(): void;
+  /** Put a copy back (attempt + 1, merged headers, after the delay), then ack the original. */
+  redeliver(delivery: RabbitDelivery, options: NackOptions): Promise<void>;
+}
+
+/**
+ * One delivery, tied to the channel that delivered it. Settled once: the first ack/nack wins,
+ * later calls resolve at once. If that channel is gone, ack and nack do nothing — the broker
+ * has already put the message back — and nothing is ever sent on another channel.
+ */
+export class RabbitDelivery implements Delivery {
+  private settled = false;
+
+  constructor(
+    readonly message: TransportMessage,
+    readonly attempt: number,
+    readonly handle: ChannelHandle,
+    private readonly acks: AckBatcher,
+    readonly raw: ConsumeMessage,
+    private readonly owner: DeliveryOwner,
+  ) {}
+
+  async ack(): Promise<void> {
+    if (!this.claim()) return;
+    this.acks.ack(this.raw);
+  }
+
+  async nack(options: NackOptions = {}): Promise<void> {
+    if (!this.claim()) return;
+    if (!this.handle.open) return;
+    await this.owner.redeliver(this, options);
+  }
+
+  /** Give the original back to the broker as it is (no copy): redelivered with the redelivered flag. */
+  requeue(): void {
+    this.acks.settledOtherwise(this.raw);
+    this.send((channel) => channel.nack(this.raw, false, true));
+  }
+
+  /** Ack the original (its copy is safely stored). */
+  acknowledge(): void {
+    this.acks.ack(this.raw);
+  }
+
+  private send(settle: (channel: ChannelHandle['channel']) => void): void {
+    if (!this.handle.open) return;
+    try {
+      settle(this.handle.channel);
+    } catch {
+      // The channel closed between the check and the send: the broker redelivers the message.
+    }
+  }
+
+  private claim(): boolean {
+    if (this.settled) return false;
+    this.settled = true;
+    this.owner.released();
+    return true;
+  }
+}

@@ -1,0 +1,189 @@
+import { readFileSync } from 'node:fs';
+import type { ConnectionOptions } from 'node:tls';
+import { z } from 'zod';
+import { ConfigError, parseOptions, redactUrl } from '@omnibus/core';
+
+/** PEM text (string or bytes), or several of them (a CA bundle split in parts). */
+const Pem = z.union([z.string().min(1), z.instanceof(Buffer), z.array(z.union([z.string().min(1), z.instanceof(Buffer)])).min(1)]);
+
+const TlsSchema = z
+  .object({
+    /** CA certificate(s) to trust, PEM text. */
+    ca: Pem.optional(),
+    /** Client certificate for mutual TLS, PEM text. */
+    cert: Pem.optional(),
+    /** Client private key for mutual TLS, PEM text. */
+    key: Pem.optional(),
+    /** The same three, read from files at connect time. */
+    caFile: z.string().min(1).optional(),
+    certFile: z.string().min(1).optional(),
+    keyFile: z.string().min(1).optional(),
+    /** Passphrase of an encrypted key. Never logged. */
+    passphrase: z.string().optional(),
+    /** SNI / certificate host name, when it differs from the URL host. */
+    servername: z.string().min(1).optional(),
+    /** Refuse a broker certificate the CA list does not vouch for. Turn off only in tests. */
+    rejectUnauthorized: z.boolean().default(true),
+  })
+  .strict();
+
+export const RabbitMQOptionsSchema = z
+  .object({
+    /**
+     * Put in front of every exchange and queue name, so several applications (or test runs)
+     * share a virtual host without seeing each other. Letters, digits, `.`, `_`, `-`, `:`.
+     */
+    prefix: z
+      .string()
+      .max(64)
+      .regex(/^[A-Za-z0-9._:-]*$/, 'use letters, digits, ".", "_", "-" or ":"')
+      .default(''),
+    /** Queue type of group queues: `classic` (durable, lazy-free) or `quorum` (replicated, counts deliveries). */
+    queueType: z.enum(['classic', 'quorum']).default('classic'),
+    /** Heartbeat in seconds (0 disables); default: the URL's `?heartbeat=`, else 20. */
+    heartbeatSeconds: z.number().int().min(0).max(3_600).optional(),
+    /**
+     * Broker prefetch per consumer. Default: the subscription's concurrency. A larger value
+     * buffers that many deliveries in the client (handed over as handlers finish) to save a
+     * round trip per message; the buffer is released to the broker on stop/close.
+     */
+    prefetch: z.number().int().min(1).max(65_535).optional(),
+    /** `connection_name` client property, shown by `rabbitmqctl list_connections` and the management UI. */
+    connectionName: z.string().min(1).max(200).default('omnibus'),
+    /** Give up one connection attempt after this long (TCP + TLS + AMQP handshake). */
+    connectTimeoutMs: z.number().int().min(100).max(600_000).default(10_000),
+    /** Retries of the very first connection before connect() rejects (steady-state reconnects never give up). */
+    connectRetries: z.number().int().min(0).max(1_000).default(0),
+    /** Backoff between reconnect attempts after a connection or channel loss. */
+    reconnect: z
+      .object({
+        initialDelayMs: z.number().int().min(1).max(600_000).default(100),
+        maxDelayMs: z.number().int().min(1).max(600_000).default(10_000),
+      })
+      .strict()
+      .prefault({}),
+    /** How long publish() waits for publisher confirms (reconnects included) before rejecting. */
+    publishTimeoutMs: z.number().int().min(100).max(3_600_000).default(30_000),
+    /** Most messages published and not yet confirmed at any time (the pipelining window). */
+    publishWindow: z.number().int().min(1).max(65_535).default(512),
+    /** Most body bytes published and not yet confirmed (one message always goes, however large). */
+    publishWindowBytes: z.number().int().min(1).max(2 ** 40).default(32 * 1024 * 1024),
+    /**
+     * Delay buckets per doubling of the delay: a delayed message waits in the queue of the
+     * smallest bucket ≥ its delay, so it arrives at most 2^(1/n) − 1 late (n = 8: ≤ 9 %).
+     */
+    delayBucketsPerDoubling: z.number().int().min(1).max(64).default(8),
+    /**
+     * Queue type of the delay buckets. `quorum` (RabbitMQ 3.10+) dead-letters expired messages
+     * at-least-once, so a broker crash cannot lose a delayed message; `classic` is lighter but
+     * its dead-lettering is at-most-once. The type is part of the bucket names, so switching
+     * never clashes with existing buckets of the other type.
+     */
+    delayQueueType: z.enum(['classic', 'quorum']).default('quorum'),
+    /** close(): how long to wait for pending confirms and settlements before cutting the connection. */
+    closeTimeoutMs: z.number().int().min(0).max(600_000).default(5_000),
+    tls: TlsSchema.optional(),
+  })
+  .strict();
+
+export type RabbitMQOptionsInput = z.input<typeof RabbitMQOptionsSchema>;
+export type RabbitMQOptions = z.output<typeof RabbitMQOptionsSchema>;
+
+/** Everything the transport needs, resolved from the URL and the options. */
+export interface ResolvedConfig {
+  readonly options: RabbitMQOptions;
+  /** The URL with its password masked, for logs and errors. */
+  readonly safeUrl: string;
+  /** What amqplib's connect() gets: parsed fields, so the URL string itself never reaches amqplib. */
+  readonly connect: {
+    readonly protocol: 'amqp' | 'amqps';
+    readonly hostname: string;
+    readonly port: number;
+    readonly username: string;
+    readonly password: string;
+    /** Percent-encoded, as amqplib unescapes it itself. */
+    readonly vhost: string;
+    readonly heartbeat: number;
+    readonly frameMax: number | undefined;
+    readonly channelMax: number | undefined;
+  };
+  /** Secrets to scrub from any text we log or throw. */
+  readonly secrets: readonly string[];
+}
+
+/** Validate the options and split the URL; throws a ConfigError naming the field. */
+export function resolveConfig(url: string, rawOptions: unknown): ResolvedConfig {
+  const options = parseOptions(RabbitMQOptionsSchema, rawOptions ?? {}, 'options');
+  const safeUrl = redactUrl(url);
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new ConfigError('url', `"${safeUrl}" is not a valid URL (expected amqp://user:pass@host:5672/vhost)`);
+  }
+  const protocol = parsed.protocol === 'amqp:' ? 'amqp' : parsed.protocol === 'amqps:' ? 'amqps' : undefined;
+  if (!protocol) throw new ConfigError('url', `"${safeUrl}": the scheme must be amqp:// or amqps://`);
+  if (!parsed.hostname) throw new ConfigError('url', `"${safeUrl}" has no host`);
+  if (options.tls && protocol !== 'amqps') throw new ConfigError('options.tls', 'TLS options need an amqps:// URL');
+
+  const query = parsed.searchParams;
+  const intQuery = (name: string): number | undefined => {
+    const value = query.get(name);
+    if (value === null) return undefined;
+    if (!/^\d+$/.test(value)) throw new ConfigError('url', `"${safeUrl}": ?${name}= must be a non-negative integer`);
+    return Number(value);
+  };
+  const heartbeat = options.heartbeatSeconds ?? intQuery('heartbeat') ?? 20;
+  const username = parsed.username || parsed.password ? decode(parsed.username) : 'guest';
+  const password = parsed.username || parsed.password ? decode(parsed.password) : 'guest';
+  const port = parsed.port ? Number(parsed.port) : protocol === 'amqp' ? 5672 : 5671;
+
+  return {
+    options,
+    safeUrl,
+    connect: {
+      protocol,
+      hostname: parsed.hostname.replace(/^\[|\]$/g, ''),
+      port,
+      username,
+      password,
+      vhost: parsed.pathname.length > 1 ? parsed.pathname.slice(1) : '',
+      heartbeat,
+      frameMax: intQuery('frameMax'),
+      channelMax: intQuery('channelMax'),
+    },
+    secrets: [password, options.tls?.passphrase].filter((s): s is string => typeof s === 'string' && s.length > 0),
+  };
+}
+
+/** Socket options for tls.connect (amqps only): CA, client certificate and key. */
+export function tlsSocketOptions(options: RabbitMQOptions): ConnectionOptions {
+  const tls = options.tls;
+  if (!tls) return {};
+  const read = (path: string | undefined, field: string): Buffer | undefined => {
+    if (!path) return undefined;
+    try {
+      return readFileSync(path);
+    } catch (cause) {
+      throw new ConfigError(`options.tls.${field}`, `cannot read "${path}": ${(cause as Error).message}`, { cause });
+    }
+  };
+  const out: ConnectionOptions = { rejectUnauthorized: tls.rejectUnauthorized };
+  const ca = tls.ca ?? read(tls.caFile, 'caFile');
+  const cert = tls.cert ?? read(tls.certFile, 'certFile');
+  const key = tls.key ?? read(tls.keyFile, 'keyFile');
+  if (ca) out.ca = ca;
+  if (cert) out.cert = cert;
+  if (key) out.key = key;
+  if (tls.passphrase !== undefined) out.passphrase = tls.passphrase;
+  if (tls.servername) out.servername = tls.servername;
+  return out;
+}
+
+function decode(part: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    return part;
+  }
+}

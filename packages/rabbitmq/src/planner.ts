@@ -1,0 +1,151 @@
+import { ConfigError, type OutgoingMessage, type TransportMessage } from '@omnibus/core';
+import { encodeMessage, reservedHeaderReason, TransportHeaders } from './codec.js';
+import { delayBucket, MAX_DELAY_MS } from './delay.js';
+import type { Names } from './names.js';
+import type { RabbitMQOptions } from './options.js';
+import type { AmqpPublish } from './publisher.js';
+import type { Topology } from './topology.js';
+
+/**
+ * Turns transport messages into AMQP publishes: where each goes and what must be declared first.
+ *
+ * - publish, no delay:  topic exchange (not mandatory: a topic without groups keeps nothing).
+ * - publish, delayed:   delay exchange → bucket queue → (TTL) → router `t:<exchange>` → topic exchange.
+ * - nack, no delay:     default exchange → the group's queue (a copy with attempt + 1 and merged headers).
+ * - nack, delayed:      delay exchange → bucket queue → (TTL) → router `q:<queue>` → that group's queue only.
+ */
+/** What every plain publish to one topic shares (built once per topic, not per message). */
+interface TopicRoute {
+  readonly exchange: string;
+  readonly prepareKey: string;
+  readonly prepare: () => Promise<void>;
+  readonly forget: () => void;
+}
+
+/** Topics whose route is cached; beyond this the cache starts over (names are cheap to rebuild). */
+const MAX_CACHED_ROUTES = 1_024;
+
+export class Planner {
+  private readonly routes = new Map<string, TopicRoute>();
+
+  constructor(
+    private readonly names: Names,
+    private readonly topology: Topology,
+    private readonly options: RabbitMQOptions,
+  ) {}
+
+  /** A message published to a topic (checked here: bad input throws before anything is sent). */
+  forTopic(message: OutgoingMessage): AmqpPublish {
+    checkHeaders(message.headers);
+    const { topic } = message;
+    const delayMs = checkDelay(message.delayMs);
+    if (delayMs > 0) {
+      const bucket = delayBucket(delayMs, this.options.delayBucketsPerDoubling);
+      const encoded = encodeMessage(message, { [TransportHeaders.delayBucket]: this.names.delayBucketValue(bucket) });
+      return {
+        exchange: this.names.delayExchange(),
+        routingKey: this.names.routeToTopic(topic),
+        content: encoded.content,
+        options: encoded.options,
+        mandatory: true,
+        topic,
+        prepareKey: `delayed ${bucket} ${topic}`,
+        prepare: async () => {
+          await Promise.all([this.topology.delayBucket(bucket), this.topology.delayedTopic(topic)]);
+        },
+        forget: () => {
+          this.topology.forgetDelayBucket(bucket);
+          this.topology.forgetTopic(topic);
+        },
+      };
+    }
+    const route = this.route(topic);
+    const encoded = encodeMessage(message);
+    return {
+      exchange: route.exchange,
+      routingKey: encoded.routingKey,
+      content: encoded.content,
+      options: encoded.options,
+      mandatory: false,
+      topic,
+      prepareKey: route.prepareKey,
+      prepare: route.prepare,
+      forget: route.forget,
+    };
+  }
+
+  private route(topic: string): TopicRoute {
+    let route = this.routes.get(topic);
+    if (!route) {
+      if (this.routes.size >= MAX_CACHED_ROUTES) this.routes.clear();
+      route = {
+        exchange: this.names.topicExchange(topic),
+        prepareKey: `topic ${topic}`,
+        prepare: () => this.topology.topic(topic),
+        forget: () => this.topology.forgetTopic(topic),
+      };
+      this.routes.set(topic, route);
+    }
+    return route;
+  }
+
+  /** The copy of a nacked delivery, back to its own group's queue only, `delayMs` later. */
+  forRedelivery(message: TransportMessage, attempt: number, delayMs: number, group: string): AmqpPublish {
+    const { topic } = message;
+    const queue = this.names.groupQueue(topic, group);
+    const extra: Record<string, string> = { [TransportHeaders.attempt]: String(attempt) };
+    const delay = Math.min(Math.max(0, Number.isFinite(delayMs) ? delayMs : 0), MAX_DELAY_MS);
+    const prepareGroup = async () => {
+      await this.topology.group(topic, group);
+    };
+    if (delay > 0) {
+      const bucket = delayBucket(delay, this.options.delayBucketsPerDoubling);
+      extra[TransportHeaders.delayBucket] = this.names.delayBucketValue(bucket);
+      const encoded = encodeMessage(message, extra);
+      return {
+        exchange: this.names.delayExchange(),
+        routingKey: this.names.routeToQueue(queue),
+        content: encoded.content,
+        options: encoded.options,
+        mandatory: true,
+        topic,
+        prepareKey: `retry ${bucket} ${queue}`,
+        prepare: async () => {
+          await Promise.all([this.topology.delayBucket(bucket), prepareGroup()]);
+        },
+        forget: () => {
+          this.topology.forgetDelayBucket(bucket);
+          this.topology.forgetGroup(queue);
+        },
+      };
+    }
+    const encoded = encodeMessage(message, extra);
+    return {
+      exchange: '',
+      routingKey: queue,
+      content: encoded.content,
+      options: encoded.options,
+      mandatory: true,
+      topic,
+      prepareKey: `requeue ${queue}`,
+      prepare: prepareGroup,
+      forget: () => this.topology.forgetGroup(queue),
+    };
+  }
+}
+
+function checkHeaders(headers: Readonly<Record<string, string>>): void {
+  for (const name in headers) {
+    const value = headers[name];
+    const reason = reservedHeaderReason(name);
+    if (reason) throw new ConfigError(`headers.${name}`, `header name ${reason}`);
+    if (typeof value !== 'string') throw new ConfigError(`headers.${name}`, 'header values must be strings');
+  }
+}
+
+function checkDelay(delayMs: number | undefined): number {
+  if (delayMs === undefined) return 0;
+  if (!Number.isFinite(delayMs) || delayMs < 0) throw new ConfigError('delayMs', `must be a non-negative number of milliseconds, got ${delayMs}`);
+  if (delayMs > MAX_DELAY_MS) throw new ConfigError('delayMs', `must be at most ${MAX_DELAY_MS} ms (24 days) on RabbitMQ, got ${delayMs}`);
+  return delayMs;
+}

@@ -1,0 +1,55 @@
+import type { Delivery, NackOptions, TransportMessage } from '@omnibus/core';
+
+/** A stream entry this consumer owns (in its pending list), handed over or not yet. */
+export interface HeldEntry {
+  /** Key of the stream the entry is in. */
+  readonly stream: string;
+  readonly id: string;
+  /** From the group's own redelivery stream: deleted once settled. */
+  readonly redelivery: boolean;
+  readonly message: TransportMessage;
+  readonly attempt: number;
+}
+
+/** What a delivery needs from its subscription. */
+export interface DeliveryOwner {
+  /** Mark settled; false when it already was (the call then has no effect). */
+  settle(delivery: RedisDelivery): boolean;
+  ackEntry(entry: HeldEntry): Promise<void>;
+  requeueEntry(entry: HeldEntry, attempt: number, options: NackOptions): Promise<void>;
+}
+
+/**
+ * One hand-over. The first ack/nack settles it (capacity is freed at once); the
+ * Redis side then follows: an ack is a plain XACK batched with the other acks of the
+ * same event-loop turn; a nack (re-add + XACK) runs as one script that does nothing if
+ * the entry meanwhile belongs to another consumer. Redis failures are reported to
+ * the subscription's onError, not thrown: the entry stays pending and is claimed
+ * again after the claim idle time, as after a lost connection.
+ */
+export class RedisDelivery implements Delivery {
+  settled = false;
+
+  constructor(
+    readonly entry: HeldEntry,
+    private readonly owner: DeliveryOwner,
+  ) {}
+
+  get message(): TransportMessage {
+    return this.entry.message;
+  }
+
+  get attempt(): number {
+    return this.entry.attempt;
+  }
+
+  async ack(): Promise<void> {
+    if (!this.owner.settle(this)) return;
+    await this.owner.ackEntry(this.entry);
+  }
+
+  async nack(options: NackOptions = {}): Promise<void> {
+    if (!this.owner.settle(this)) return;
+    await this.owner.requeueEntry(this.entry, this.entry.attempt + 1, options);
+  }
+}

@@ -1,0 +1,241 @@
+import type { ChainableCommander, Redis } from 'ioredis';
+
+/**
+ * Lua scripts: every state change that must not be torn by a crash runs as one script
+ * (Redis runs a script atomically), so a message is never lost or doubled between
+ * "add it somewhere" and "acknowledge the old entry".
+ *
+ * Ownership: a consumer only requeues or refreshes an entry that is still in its own
+ * pending list. An entry claimed by another consumer (this one was presumed dead) is
+ * left alone: the nack turns into a no-op and the other consumer owns it. Acks are plain
+ * XACKs, not scripts (see RedisSubscription.ackEntry): an ack follows a finished
+ * handler, so it may mark done an entry another member claimed meanwhile.
+ *
+ * Scripts touch keys they read from a scheduled entry, so this needs a standalone
+ * Redis (or a single-shard setup), not Redis Cluster.
+ */
+
+/** Shared helpers: the Redis clock in ms, and the scheduled-entry decoder (see codec.ts). */
+const PRELUDE = `
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+local function decode(s)
+  local parts = {}
+  local pos = 1
+  local n = #s
+  while pos <= n do
+    local colon = string.find(s, ':', pos, true)
+    if not colon then return nil end
+    local len = tonumber(string.sub(s, pos, colon - 1))
+    if not len or colon + len > n then return nil end
+    parts[#parts + 1] = string.sub(s, colon + 1, colon + len)
+    pos = colon + len + 1
+  end
+  return parts
+end
+-- XADD a scheduled entry to its target stream; false when the entry cannot be added.
+local function add_scheduled(member)
+  local parts = decode(member)
+  if not parts or #parts < 4 or #parts % 2 ~= 0 then return false end
+  local r = redis.pcall('XADD', parts[2], '*', unpack(parts, 3))
+  if type(r) == 'table' and r.err then
+    if string.find(r.err, 'OOM', 1, true) then error(r.err) end
+    return false
+  end
+  return true
+end
+-- Is the entry in this consumer's pending list? nil when the group does not exist.
+local function owned(stream, group, consumer, id)
+  local p = redis.pcall('XPENDING', stream, group, id, id, 1, consumer)
+  if type(p) == 'table' and p.err then
+    if string.find(p.err, 'NOGROUP', 1, true) then return nil end
+    error(p.err)
+  end
+  return #p == 1
+end
+`;
+
+/**
+ * Nack / release: add the new entry (now, or scheduled after a delay) and ack the old
+ * one, atomically. KEYS: source stream, scheduled set. ARGV: group, consumer, id,
+ * '1' to also XDEL, delay ms, scheduled entry (target + fields).
+ * When the group vanished (NOGROUP) the entry is re-added anyway: a duplicate beats a loss.
+ */
+const REQUEUE = `${PRELUDE}
+local mine = owned(KEYS[1], ARGV[1], ARGV[2], ARGV[3])
+if mine == false then return 0 end
+local delay = tonumber(ARGV[5])
+if delay > 0 then
+  redis.call('ZADD', KEYS[2], string.format('%.0f', now_ms() + delay), ARGV[6])
+elseif not add_scheduled(ARGV[6]) then
+  return redis.error_reply('ERR omnibus: malformed requeue entry')
+end
+if mine then redis.call('XACK', KEYS[1], ARGV[1], ARGV[3]) end
+if ARGV[4] == '1' then redis.call('XDEL', KEYS[1], ARGV[3]) end
+return 1
+`;
+
+/** Delayed publish. KEYS: scheduled set. ARGV: delay ms, scheduled entry. Due time on the Redis clock. */
+const SCHEDULE = `${PRELUDE}
+redis.call('ZADD', KEYS[1], string.format('%.0f', now_ms() + tonumber(ARGV[1])), ARGV[2])
+return 1
+`;
+
+/**
+ * Move due scheduled entries to their streams: XADD then ZREM per entry inside one
+ * script, so an entry is never both moved and still scheduled, nor lost. An entry that
+ * cannot be added (corrupt, wrong key type) goes to the `:invalid` set for inspection
+ * instead of blocking the queue. KEYS: scheduled set, invalid set. ARGV: batch size.
+ * Returns {moved, ms until the next entry is due or -1}.
+ */
+const MOVE_DUE = `${PRELUDE}
+local now = now_ms()
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', string.format('%.0f', now), 'LIMIT', 0, tonumber(ARGV[1]))
+for _, member in ipairs(due) do
+  if not add_scheduled(member) then redis.call('ZADD', KEYS[2], string.format('%.0f', now), member) end
+  redis.call('ZREM', KEYS[1], member)
+end
+local nextdue = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+local wait = -1
+if nextdue[2] then wait = math.max(0, tonumber(nextdue[2]) - now) end
+return {#due, wait}
+`;
+
+/**
+ * Claim entries idle longer than the claim time from dead consumers, with their
+ * delivery counts (XAUTOCLAIM does not return them). KEYS: stream. ARGV: group,
+ * consumer, min idle ms, cursor, count. Returns {next cursor, entries, counts}.
+ */
+const CLAIM = `${PRELUDE}
+local r = redis.call('XAUTOCLAIM', KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4], 'COUNT', ARGV[5])
+local entries = r[2]
+local counts = {}
+for i = 1, #entries do
+  local e = entries[i]
+  local c = 0
+  if type(e) == 'table' then
+    local p = redis.call('XPENDING', KEYS[1], ARGV[1], e[1], e[1], 1)
+    if p[1] then c = p[1][4] end
+  end
+  counts[i] = c
+end
+return {r[1], entries, counts}
+`;
+
+/**
+ * Heartbeat: reset the idle time of entries this consumer still owns (XCLAIM JUSTID
+ * does not count a delivery), so a slow handler is not mistaken for a dead one.
+ * KEYS: stream. ARGV: group, consumer, ids... Returns how many were refreshed.
+ */
+const HEARTBEAT = `${PRELUDE}
+local n = 0
+for i = 3, #ARGV do
+  local mine = owned(KEYS[1], ARGV[1], ARGV[2], ARGV[i])
+  if mine == nil then return n end
+  if mine then
+    redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[i], 'JUSTID')
+    n = n + 1
+  end
+end
+return n
+`;
+
+/**
+ * Remove consumers that have nothing pending and are idle longer than ARGV[2] ms, or are
+ * named ARGV[3] (a subscription leaving). Never removes a consumer with pending entries.
+ * KEYS: stream. ARGV: group, min idle ms, own name or ''.
+ */
+const REAP = `
+local cs = redis.pcall('XINFO', 'CONSUMERS', KEYS[1], ARGV[1])
+if type(cs) == 'table' and cs.err then return 0 end
+local removed = 0
+for _, c in ipairs(cs) do
+  local info = {}
+  for j = 1, #c, 2 do info[c[j]] = c[j + 1] end
+  if info['pending'] == 0 and (info['name'] == ARGV[3] or info['idle'] > tonumber(ARGV[2])) then
+    redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], info['name'])
+    removed = removed + 1
+  end
+end
+return removed
+`;
+
+/**
+ * Trim a topic stream with MINID ~ to what maxLen / maxAge allow (both absent: everything),
+ * but never past the oldest entry some group still needs (pending, or not yet delivered
+ * to it). KEYS: topic stream. ARGV: max length (-1: none), max age ms (-1: none).
+ * Returns the number of entries removed.
+ */
+const TRIM = `${PRELUDE}
+local function split(id)
+  local ms, seq = string.match(id, '^(%d+)-(%d+)$')
+  return tonumber(ms), tonumber(seq)
+end
+local function less(a, b)
+  local am, as = split(a)
+  local bm, bs = split(b)
+  return am < bm or (am == bm and as < bs)
+end
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local maxlen = tonumber(ARGV[1])
+local maxage = tonumber(ARGV[2])
+local target = nil
+if maxlen < 0 and maxage < 0 then
+  local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
+  if not last[1] then return 0 end
+  target = last[1][1]
+end
+if maxage >= 0 then target = string.format('%.0f', math.max(0, now_ms() - maxage)) .. '-0' end
+if maxlen >= 0 then
+  local excess = redis.call('XLEN', KEYS[1]) - maxlen
+  if excess > 0 then
+    local r = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', math.min(excess, 10000) + 1)
+    local keep = r[#r][1]
+    if target == nil or less(target, keep) then target = keep end
+  end
+end
+if target == nil then return 0 end
+for _, g in ipairs(redis.call('XINFO', 'GROUPS', KEYS[1])) do
+  local info = {}
+  for j = 1, #g, 2 do info[g[j]] = g[j + 1] end
+  local needed = info['last-delivered-id']
+  if info['pending'] > 0 then needed = redis.call('XPENDING', KEYS[1], info['name'])[2] end
+  if less(needed, target) then target = needed end
+end
+return redis.call('XTRIM', KEYS[1], 'MINID', '~', target)
+`;
+
+export const scripts = {
+  omnibusRequeue: { lua: REQUEUE, numberOfKeys: 2 },
+  omnibusSchedule: { lua: SCHEDULE, numberOfKeys: 1 },
+  omnibusMoveDue: { lua: MOVE_DUE, numberOfKeys: 2 },
+  omnibusClaim: { lua: CLAIM, numberOfKeys: 1 },
+  omnibusHeartbeat: { lua: HEARTBEAT, numberOfKeys: 1 },
+  omnibusReap: { lua: REAP, numberOfKeys: 1 },
+  omnibusTrim: { lua: TRIM, numberOfKeys: 1 },
+} as const;
+
+type Arg = string | number | Buffer;
+
+/** The scripts as ioredis methods (defined through the `scripts` client option). */
+export interface ScriptCommands {
+  omnibusRequeue(stream: string, scheduled: string, group: string, consumer: string, id: string, del: '0' | '1', delayMs: number, entry: Buffer): Promise<number>;
+  omnibusMoveDue(scheduled: string, invalid: string, batch: number): Promise<[number, number]>;
+  omnibusClaimBuffer(stream: string, group: string, consumer: string, minIdleMs: number, cursor: string, count: number): Promise<unknown>;
+  omnibusHeartbeat(stream: string, group: string, consumer: string, ...ids: string[]): Promise<number>;
+  omnibusReap(stream: string, group: string, minIdleMs: number, self: string): Promise<number>;
+  omnibusTrim(stream: string, maxLen: number, maxAgeMs: number): Promise<number>;
+}
+
+export interface PipelineScripts {
+  omnibusSchedule(scheduled: string, delayMs: number, entry: Buffer): ChainableCommander;
+  xadd(key: string, id: '*', ...fields: Arg[]): ChainableCommander;
+}
+
+export type ScriptedRedis = Redis & ScriptCommands;
+
+export function scripted(client: Redis): ScriptedRedis {
+  return client as ScriptedRedis;
+}

@@ -1,0 +1,262 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { ChainableCommander } from 'ioredis';
+import {
+  ClosedError,
+  ConfigError,
+  ConnectionError,
+  PublishError,
+  type Logger,
+  type OutgoingMessage,
+  type SubscribeParams,
+  type Transport,
+  type TransportInit,
+  type TransportSubscription,
+} from '@omnibus/core';
+import { redisCapabilities } from './capabilities.js';
+import { encodeScheduled, entryFields, messageSize } from './codec.js';
+import { connectClient, connectionSettings, createClient, safeError, safeMessage, type ConnectionSettings } from './connection.js';
+import { ensureGroups } from './groups.js';
+import { Keys } from './keys.js';
+import { parseRedisOptions, type RedisOptions } from './options.js';
+import { Scheduler } from './scheduler.js';
+import { scripted, scripts, type PipelineScripts, type ScriptedRedis } from './scripts.js';
+import { RedisSubscription, type SubscriptionContext } from './subscription.js';
+import { Trimmer } from './trimmer.js';
+
+/** XAUTOCLAIM with its cursor semantics needs Redis 6.2. */
+const MIN_REDIS_VERSION = [6, 2] as const;
+
+interface Connected {
+  readonly client: ScriptedRedis;
+  readonly scheduler: Scheduler;
+  readonly trimmer: Trimmer;
+}
+
+/** `createTransport({ url: 'redis://…', options, logger })`: the Redis Streams transport. */
+export function createTransport(init: TransportInit): Transport {
+  return new RedisTransport(init);
+}
+
+export class RedisTransport implements Transport {
+  readonly name = 'redis';
+  readonly capabilities = redisCapabilities;
+  private readonly options: RedisOptions;
+  private readonly settings: ConnectionSettings;
+  private readonly keys: Keys;
+  private readonly logger: Logger;
+  /** Distinguishes this transport's consumers from other transports of the same process. */
+  private readonly instance = randomBytes(3).toString('hex');
+  private readonly subscriptions = new Set<RedisSubscription>();
+  private subscriptionCount = 0;
+  private connecting: Promise<Connected> | undefined;
+  private connected: Connected | undefined;
+  private closed = false;
+  private closing: Promise<void> | undefined;
+
+  constructor(init: TransportInit) {
+    this.options = parseRedisOptions(init.options);
+    this.settings = connectionSettings(init.url, this.options);
+    this.keys = new Keys(this.options.prefix);
+    this.logger = init.logger;
+  }
+
+  async connect(): Promise<void> {
+    await this.open();
+  }
+
+  async publish(messages: readonly OutgoingMessage[]): Promise<void> {
+    this.assertOpen();
+    if (messages.length === 0) return;
+    // Headers are serialised once, for the size check and the entry.
+    const headersJson = messages.map((message) => JSON.stringify(message.headers));
+    for (let index = 0; index < messages.length; index += 1) {
+      const message = messages[index] as OutgoingMessage;
+      const size = messageSize(message, headersJson[index]);
+      if (size > this.capabilities.maxMessageBytes) {
+        throw new PublishError(`message ${message.id} is ${size} bytes, more than the ${this.capabilities.maxMessageBytes} bytes the redis transport accepts`, { topic: message.topic });
+      }
+    }
+    const { client, scheduler, trimmer } = await this.open();
+    // One round trip for the whole batch; each XADD (or scheduling script) replies on its own.
+    const pipeline = client.pipeline() as ChainableCommander & PipelineScripts;
+    let soonestDelay = Number.POSITIVE_INFINITY;
+    for (let index = 0; index < messages.length; index += 1) {
+      const message = messages[index] as OutgoingMessage;
+      const delayMs = Math.ceil(message.delayMs ?? 0);
+      const fields = entryFields(message, undefined, headersJson[index]);
+      if (delayMs > 0) {
+        pipeline.omnibusSchedule(this.keys.scheduled, delayMs, encodeScheduled(this.keys.topic(message.topic), fields));
+        soonestDelay = Math.min(soonestDelay, delayMs);
+      } else {
+        pipeline.xadd(this.keys.topic(message.topic), '*', ...fields);
+      }
+    }
+    let results: [Error | null, unknown][] | null;
+    try {
+      results = await pipeline.exec();
+    } catch (error) {
+      throw new PublishError(`publishing ${messages.length} message(s) to Redis failed: ${safeMessage(error, this.settings.secrets)}`, {
+        topic: messages[0]?.topic,
+        cause: this.unreachable(client),
+      });
+    }
+    if (soonestDelay !== Number.POSITIVE_INFINITY) scheduler.poke(soonestDelay);
+    for (const message of messages) trimmer.touch(message.topic);
+    if (!results || results.length !== messages.length) {
+      throw new PublishError(`publishing ${messages.length} message(s) to Redis failed: no reply`, { topic: messages[0]?.topic });
+    }
+    const failed = results.flatMap(([error], index) => (error ? [{ error, message: messages[index] as OutgoingMessage }] : []));
+    const first = failed[0];
+    if (first) {
+      throw new PublishError(
+        `Redis refused ${failed.length} of ${messages.length} message(s) (the others were accepted), first ${first.message.id} to "${first.message.topic}": ${safeMessage(first.error, this.settings.secrets)}`,
+        { topic: first.message.topic, cause: this.unreachable(client) },
+      );
+    }
+  }
+
+  /** A ConnectionError when the client is not connected (a timeout then means "unreachable"), else undefined. */
+  private unreachable(client: { status: string }): ConnectionError | undefined {
+    if (client.status === 'ready') return undefined;
+    return new ConnectionError(`Redis at ${this.settings.display} is unreachable (client ${client.status})`);
+  }
+
+  async ensureGroup(topic: string, group: string): Promise<void> {
+    this.assertOpen();
+    const { client, trimmer } = await this.open();
+    try {
+      await ensureGroups(client, this.keys, topic, group);
+    } catch (error) {
+      throw new ConnectionError(`creating group "${group}" of topic "${topic}" in Redis failed: ${safeMessage(error, this.settings.secrets)}`);
+    }
+    trimmer.touch(topic);
+  }
+
+  async subscribe(params: SubscribeParams): Promise<TransportSubscription> {
+    this.assertOpen();
+    if (!Number.isInteger(params.concurrency) || params.concurrency < 1) {
+      throw new ConfigError('concurrency', `must be an integer >= 1 (got ${params.concurrency})`);
+    }
+    const connected = await this.open();
+    this.subscriptionCount += 1;
+    const consumer = `${this.options.consumerName ?? hostname()}:${process.pid}:${this.instance}:${this.subscriptionCount}`;
+    const subscription = new RedisSubscription(this.context(connected), params, consumer, (closed) => this.subscriptions.delete(closed));
+    try {
+      await subscription.start();
+    } catch (error) {
+      await subscription.close().catch(() => {});
+      if (error instanceof ConnectionError) throw error;
+      throw new ConnectionError(`subscribing to "${params.topic}" as group "${params.group}" failed: ${safeMessage(error, this.settings.secrets)}`);
+    }
+    if (this.closed) {
+      await subscription.close();
+      throw new ClosedError('the redis transport is closed');
+    }
+    this.subscriptions.add(subscription);
+    connected.scheduler.activate();
+    connected.trimmer.touch(params.topic);
+    return subscription;
+  }
+
+  close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  /** Trim every topic this transport touched now (instead of waiting for trim.intervalMs). */
+  async trimNow(): Promise<number> {
+    const { trimmer } = await this.open();
+    return trimmer.runOnce();
+  }
+
+  private async shutdown(): Promise<void> {
+    this.closed = true;
+    const connected = this.connected ?? (await this.connecting?.catch(() => undefined));
+    // Subscriptions release their unsettled deliveries while the connection still works.
+    await Promise.allSettled([...this.subscriptions].map((subscription) => subscription.close()));
+    this.subscriptions.clear();
+    if (!connected) return;
+    connected.scheduler.stop();
+    connected.trimmer.stop();
+    this.connected = undefined;
+    try {
+      await Promise.race([connected.client.quit(), new Promise((resolve) => setTimeout(resolve, 1_000).unref())]);
+    } catch {
+      // Already gone.
+    }
+    connected.client.disconnect();
+  }
+
+  private open(): Promise<Connected> {
+    if (this.closed) return Promise.reject(new ClosedError('the redis transport is closed'));
+    this.connecting ??= this.dial().catch((error: unknown) => {
+      this.connecting = undefined;
+      throw error;
+    });
+    return this.connecting;
+  }
+
+  private async dial(): Promise<Connected> {
+    const { settings, options } = this;
+    const raw = createClient(settings, { scripts });
+    let lastLogged = '';
+    raw.on('error', (error: unknown) => {
+      const message = safeMessage(error, settings.secrets);
+      // ioredis repeats the same error on every reconnect attempt: log it once per change.
+      if (message !== lastLogged) this.logger.warn({ err: safeError(error, settings.secrets), url: settings.display }, 'omnibus redis: connection error');
+      lastLogged = message;
+    });
+    raw.on('ready', () => {
+      if (lastLogged) this.logger.info({ url: settings.display }, 'omnibus redis: reconnected');
+      lastLogged = '';
+    });
+    try {
+      await connectClient(raw, options.connectTimeoutMs);
+      await this.checkVersion(raw as ScriptedRedis);
+    } catch (error) {
+      raw.disconnect();
+      if (error instanceof ConnectionError) throw error;
+      throw new ConnectionError(`cannot connect to Redis at ${settings.display}: ${safeMessage(error, settings.secrets)}`);
+    }
+    if (this.closed) {
+      raw.disconnect();
+      throw new ClosedError('the redis transport is closed');
+    }
+    const client = scripted(raw);
+    const onError = (what: string) => (error: unknown) => this.logger.warn({ err: safeError(error, settings.secrets) }, `omnibus redis: ${what}`);
+    const connected: Connected = {
+      client,
+      scheduler: new Scheduler(client, this.keys, options.schedulerIntervalMs, onError('moving scheduled messages failed')),
+      trimmer: new Trimmer(client, this.keys, options.trim, onError('trimming streams failed')),
+    };
+    this.connected = connected;
+    return connected;
+  }
+
+  private async checkVersion(client: ScriptedRedis): Promise<void> {
+    const info = await client.info('server');
+    const match = /redis_version:(\d+)\.(\d+)/.exec(info);
+    if (!match) return;
+    const [major, minor] = [Number(match[1]), Number(match[2])];
+    if (major < MIN_REDIS_VERSION[0] || (major === MIN_REDIS_VERSION[0] && minor < MIN_REDIS_VERSION[1])) {
+      throw new ConnectionError(`Redis at ${this.settings.display} is ${major}.${minor}; the redis transport needs ${MIN_REDIS_VERSION.join('.')} or newer (XAUTOCLAIM)`);
+    }
+  }
+
+  private context(connected: Connected): SubscriptionContext {
+    return {
+      client: connected.client,
+      settings: this.settings,
+      options: this.options,
+      keys: this.keys,
+      logger: this.logger,
+      scheduler: connected.scheduler,
+      isOpen: () => this.connected === connected,
+    };
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new ClosedError('the redis transport is closed');
+  }
+}

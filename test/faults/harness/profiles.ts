@@ -1,0 +1,111 @@
+// Per transport: the options the fault suite runs with (short timeouts and backoffs so faults are
+// noticed and recovered from in seconds, a prefix unique to this run), and how long the broker may
+// take to hand a crashed consumer's messages to another member of its group.
+import { randomBytes } from 'node:crypto';
+import { inspectKafka, type InspectTarget } from './inspect.js';
+import { purgeNats, purgeRabbitMQ, purgeRedis } from './purge.js';
+import type { FaultTransportName } from './topic.js';
+
+type Options = Record<string, unknown>;
+
+export interface FaultProfile {
+  readonly name: FaultTransportName;
+  /** Options for every transport of the suite (JSON: also given to consumer child processes). */
+  options(overrides?: Options): Options;
+  /** Overrides after which publish gives up (rejects) when the broker stays unreachable about `ms`. */
+  publishGivesUpAfter(ms: number): Options;
+  /**
+   * Upper bound, in ms, for a crashed consumer's unacknowledged messages to be offered to another
+   * member (ack wait, claim idle time, session timeout), used to size waits.
+   */
+  readonly crashRedeliveryMs: number;
+  /** Diagnostics when messages were lost: what the broker holds of `ids` (raw client). */
+  readonly inspect?: (target: InspectTarget, ids: readonly string[]) => Promise<string>;
+  /** Remove what this run left on a shared broker at `url` (best effort; returns what it did). */
+  readonly purge?: (url: string) => Promise<string>;
+}
+
+const run = randomBytes(3).toString('hex');
+
+export const profiles: Record<FaultTransportName, FaultProfile> = {
+  rabbitmq: {
+    name: 'rabbitmq',
+    options: (overrides = {}) => ({
+      prefix: `faults-${run}.`,
+      connectTimeoutMs: 3_000,
+      heartbeatSeconds: 5,
+      reconnect: { initialDelayMs: 50, maxDelayMs: 500 },
+      publishTimeoutMs: 30_000,
+      closeTimeoutMs: 2_000,
+      ...overrides,
+    }),
+    publishGivesUpAfter: (ms) => ({ publishTimeoutMs: ms }),
+    // The broker requeues a dead connection's unacked deliveries at once.
+    crashRedeliveryMs: 1_000,
+    purge: (url) => purgeRabbitMQ(url, `faults-${run}.`),
+  },
+  kafka: {
+    name: 'kafka',
+    options: (overrides = {}) => ({
+      prefix: `faults-${run}.`,
+      partitions: 4,
+      sessionTimeoutMs: 3_000,
+      heartbeatIntervalMs: 300,
+      rebalanceTimeoutMs: 5_000,
+      maxWaitTimeMs: 100,
+      commitIntervalMs: 50,
+      connectionTimeoutMs: 1_000,
+      requestTimeoutMs: 5_000,
+      retries: 10,
+      retryInitialDelayMs: 50,
+      connectTimeoutMs: 30_000,
+      publishTimeoutMs: 30_000,
+      joinTimeoutMs: 60_000,
+      closeTimeoutMs: 5_000,
+      ...overrides,
+    }),
+    publishGivesUpAfter: (ms) => ({ publishTimeoutMs: ms }),
+    // The group coordinator notices the dead member after sessionTimeoutMs, then rebalances.
+    crashRedeliveryMs: 3_000 + 5_000,
+    inspect: inspectKafka,
+  },
+  redis: {
+    name: 'redis',
+    options: (overrides = {}) => ({
+      prefix: `omnibus-faults-${run}:`,
+      blockMs: 200,
+      claimIdleMs: 2_000,
+      claimIntervalMs: 250,
+      schedulerIntervalMs: 100,
+      connectTimeoutMs: 2_000,
+      commandTimeoutMs: 30_000,
+      reconnect: { minDelayMs: 50, maxDelayMs: 500 },
+      ...overrides,
+    }),
+    publishGivesUpAfter: (ms) => ({ commandTimeoutMs: ms }),
+    // A pending entry idle for claimIdleMs is claimed by a live consumer.
+    crashRedeliveryMs: 2_000 + 250,
+    purge: (url) => purgeRedis(url, `omnibus-faults-${run}:`),
+  },
+  nats: {
+    name: 'nats',
+    options: (overrides = {}) => ({
+      streamPrefix: `FAULTS_${run}`,
+      subjectPrefix: `faults.${run}`,
+      ackWaitMs: 2_000,
+      pullExpiresMs: 1_000,
+      reconnectTimeWaitMs: 100,
+      pingIntervalMs: 2_000,
+      requestTimeoutMs: 3_000,
+      publishTimeoutMs: 3_000,
+      publishRetries: 10,
+      connectTimeoutMs: 3_000,
+      closeTimeoutMs: 2_000,
+      ...overrides,
+    }),
+    publishGivesUpAfter: (ms) => ({ publishTimeoutMs: Math.max(100, Math.round(ms / 3)), publishRetries: 2 }),
+    // JetStream redelivers a delivery not acked within ackWaitMs.
+    crashRedeliveryMs: 2_000,
+    purge: (url) => purgeNats(url, `FAULTS_${run}`),
+  },
+};

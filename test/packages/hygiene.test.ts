@@ -1,0 +1,42 @@
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+// Guards against release glue that drifts: every package exports types + default from
+// dist, points its source condition at a file that exists, and core stays broker-free.
+const root = join(import.meta.dirname, '..', '..');
+const packages = readdirSync(join(root, 'packages')).filter((dir) => existsSync(join(root, 'packages', dir, 'package.json')));
+
+interface Manifest {
+  name: string;
+  type?: string;
+  sideEffects?: boolean;
+  files?: string[];
+  dependencies?: Record<string, string>;
+  exports: Record<string, Record<string, string>>;
+}
+
+const manifest = (dir: string) => JSON.parse(readFileSync(join(root, 'packages', dir, 'package.json'), 'utf8')) as Manifest;
+
+describe('package manifests', () => {
+  it.each(packages)('%s is ESM, side-effect free and exports types + default + source', (dir) => {
+    const pkg = manifest(dir);
+    expect(pkg.name).toBe(`@omnibus/${dir}`);
+    expect(pkg.type).toBe('module');
+    expect(pkg.sideEffects).toBe(false);
+    expect(pkg.files).toEqual(['dist']);
+    const main = pkg.exports['.'];
+    expect(main?.types).toBe('./dist/index.d.ts');
+    expect(main?.default).toBe('./dist/index.js');
+    expect(existsSync(join(root, 'packages', dir, main?.['@omnibus/source'] ?? 'missing'))).toBe(true);
+  });
+
+  it('keeps @omnibus/core on zod alone, with no broker client import', () => {
+    expect(Object.keys(manifest('core').dependencies ?? {})).toEqual(['zod']);
+    const sources = readdirSync(join(root, 'packages/core/src'), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts'));
+    for (const file of sources) {
+      const text = readFileSync(join(root, 'packages/core/src', file), 'utf8');
+      expect(text, file).not.toMatch(/from '(amqplib|kafkajs|ioredis|@nats-io\/[^']+)'/);
+    }
+  });
+});
