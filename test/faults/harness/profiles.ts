@@ -15,6 +15,11 @@ export interface FaultProfile {
   /** Overrides after which publish gives up (rejects) when the broker stays unreachable about `ms`. */
   publishGivesUpAfter(ms: number): Options;
   /**
+   * Options under which a consumer's client gives up on the broker soon (a small retry budget), so
+   * that an outage of a few seconds outlasts it: what the transport does then is under test.
+   */
+  readonly clientGivesUpSoon: Options;
+  /**
    * Upper bound, in ms, for a crashed consumer's unacknowledged messages to be offered to another
    * member (ack wait, claim idle time, session timeout), used to size waits.
    */
@@ -40,6 +45,8 @@ export const profiles: Record<FaultTransportName, FaultProfile> = {
       ...overrides,
     }),
     publishGivesUpAfter: (ms) => ({ publishTimeoutMs: ms }),
+    // amqplib has no retry budget of its own: the transport reconnects for as long as it is open.
+    clientGivesUpSoon: {},
     // The broker requeues a dead connection's unacked deliveries at once.
     crashRedeliveryMs: 1_000,
     purge: (url) => purgeRabbitMQ(url, `faults-${run}.`),
@@ -65,6 +72,9 @@ export const profiles: Record<FaultTransportName, FaultProfile> = {
       ...overrides,
     }),
     publishGivesUpAfter: (ms) => ({ publishTimeoutMs: ms }),
+    // kafkajs stops a consumer for good once its retries are spent on an error it deems
+    // non-retriable ("Failed to find group coordinator"); one retry makes that happen within the outage.
+    clientGivesUpSoon: { retries: 1, retryInitialDelayMs: 50, requestTimeoutMs: 1_000, connectionTimeoutMs: 500 },
     // The group coordinator notices the dead member after sessionTimeoutMs, then rebalances.
     crashRedeliveryMs: 3_000 + 5_000,
     inspect: inspectKafka,
@@ -83,6 +93,8 @@ export const profiles: Record<FaultTransportName, FaultProfile> = {
       ...overrides,
     }),
     publishGivesUpAfter: (ms) => ({ commandTimeoutMs: ms }),
+    // ioredis reconnects without a limit; the transport sets no maxRetriesPerRequest budget that ends consumption.
+    clientGivesUpSoon: {},
     // A pending entry idle for claimIdleMs is claimed by a live consumer.
     crashRedeliveryMs: 2_000 + 250,
     purge: (url) => purgeRedis(url, `omnibus-faults-${run}:`),
@@ -104,6 +116,8 @@ export const profiles: Record<FaultTransportName, FaultProfile> = {
       ...overrides,
     }),
     publishGivesUpAfter: (ms) => ({ publishTimeoutMs: Math.max(100, Math.round(ms / 3)), publishRetries: 2 }),
+    // nats.js reconnects without a limit (the transport sets maxReconnectAttempts -1).
+    clientGivesUpSoon: {},
     // JetStream redelivers a delivery not acked within ackWaitMs.
     crashRedeliveryMs: 2_000,
     purge: (url) => purgeNats(url, `FAULTS_${run}`),

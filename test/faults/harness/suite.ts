@@ -51,6 +51,8 @@ export interface FaultSuiteSettings {
 }
 
 const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** How long scenario 7 keeps the broker unreachable. */
+const LONG_OUTAGE_MS = 8_000;
 
 /** Rejects with a message naming `what` if `promise` takes longer than `ms`. */
 async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
@@ -132,6 +134,8 @@ export function describeFaultSuite(profile: FaultProfile, setup: () => Promise<F
     };
     try {
       await body(details, watch);
+      // FAULTS_VERBOSE=1: the transports' warnings and errors of passing scenarios too.
+      if (process.env.FAULTS_VERBOSE) console.log(`[faults] ${name} ${ledger.scenario} passed; transport warnings/errors (last 40):\n${logs.tail()}`);
     } catch (error) {
       details.failed = (error as Error)?.message?.split('\n')[0]?.slice(0, 200) ?? String(error);
       console.log(`[faults] ${name} ${ledger.scenario} failed; transport warnings/errors (last 40):\n${logs.tail()}`);
@@ -501,5 +505,36 @@ export function describeFaultSuite(profile: FaultProfile, setup: () => Promise<F
         expect(hasConnectionError(failure), `publish rejected with ${describeError(failure)}`).toBe(true);
       });
     }, 120_000 + slack);
+
+    it('7. the broker is unreachable for longer than the clients retry: every consumer resumes by itself once it is back', async () => {
+      const ledger = new Ledger(name, 'long-outage');
+      await scenario(ledger, async (details, watch) => {
+        const { proxy, url } = theEnv();
+        const topic = defineTopic(uniqueName('faults-outage'), FaultBody);
+        const group = 'outage';
+        watch(url, topic, group);
+        const consumers = await Promise.all([1, 2].map((i) => buses.connect(url, `consumer-${i}`, profile.clientGivesUpSoon)));
+        for (const bus of consumers) await bus.subscribe(topic, (message) => ledger.received(message.id), { group, concurrency: 8 });
+        const publisher = await buses.connect(url, 'publisher');
+        await publishAll({ publishers: [publisher], topic, ledger, idPrefix: 'out', count: 300, window: 20, deadlineMs: 60_000 + slack });
+        await ledger.waitForAllReceived(30_000 + slack);
+
+        // The outage: the network freezes (requests time out, new connections hang) for
+        // LONG_OUTAGE_MS, a property of the fault rather than a wait for an event, and longer than a
+        // client with clientGivesUpSoon keeps retrying. Then the held bytes and connections flow on.
+        const acceptedBefore = proxy.counters.accepted;
+        proxy.stall();
+        await delay(LONG_OUTAGE_MS);
+        details.heldConnections = proxy.counters.accepted - acceptedBefore;
+        proxy.resume();
+
+        // Published after the outage: only consumers that came back by themselves can receive them.
+        await publishAll({ publishers: [publisher], topic, ledger, idPrefix: 'out', from: 300, count: 300, window: 20, deadlineMs: 90_000 + slack });
+        await ledger.waitForAllReceived(90_000 + slack);
+        expect(ledger.unexpectedErrors.map(describeError)).toEqual([]);
+        expect(ledger.summary().published).toBe(600);
+        expect(ledger.summary().lost).toBe(0);
+      });
+    }, 240_000 + slack);
   });
 }

@@ -62,7 +62,10 @@ export interface MemberHandlers {
   onRevoking(): void;
   /** The member (re)joined and got these partitions; nothing is fetched for it before this call. */
   onAssigned(assignment: Assignment): void;
-  /** The member failed; with `restarting` it rejoins by itself (onAssigned follows). */
+  /**
+   * The member failed; with `restarting` it rejoins by itself (onAssigned follows), otherwise it
+   * is finished and its owner replaces it with a new member.
+   */
   onCrash(error: Error, restarting: boolean): void;
 }
 

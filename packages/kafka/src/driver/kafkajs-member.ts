@@ -17,7 +17,8 @@ export interface MemberTimings {
  * it only hands the records to the transport's buffer (which pauses the partition
  * when full). Handlers run outside the loop, so a slow handler never costs the
  * membership. Auto-commit and auto-resolve are off: the transport commits exactly
- * what was settled, and resolving the batch only moves the fetch position.
+ * what was settled, and resolving the batch only moves the fetch position. A member
+ * that crashed is not restarted: its owner replaces it.
  */
 export class KafkajsMember implements GroupMember {
   private readonly consumer: Consumer;
@@ -42,7 +43,16 @@ export class KafkajsMember implements GroupMember {
       heartbeatInterval: timings.heartbeatIntervalMs,
       maxWaitTimeInMs: timings.maxWaitTimeMs,
       allowAutoTopicCreation: false,
-      retry: { retries: timings.retries, initialRetryTime: timings.retryInitialDelayMs, maxRetryTime: Math.max(1_000, timings.retryInitialDelayMs * 10) },
+      retry: {
+        retries: timings.retries,
+        initialRetryTime: timings.retryInitialDelayMs,
+        maxRetryTime: Math.max(1_000, timings.retryInitialDelayMs * 10),
+        // kafkajs restarts a crashed consumer itself only after some errors, at a fixed delay, and
+        // gives up for good after others ("Failed to find group coordinator" while the broker is
+        // unreachable). One path for all: it never restarts, the subscription replaces the member
+        // with backoff (onCrash reports restarting = false).
+        restartOnFailure: () => Promise.resolve(false),
+      },
     });
   }
 

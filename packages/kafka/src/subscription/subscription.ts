@@ -28,6 +28,9 @@ const LOCAL_RETRY_DELAY_MS = 1_000;
 /** Reading committed metadata blocks the first batch of a partition (and so the fetch loop): not for long. */
 const INHERIT_TIMEOUT_MS = 5_000;
 const MAX_TIMER_MS = 3_600_000;
+/** Backoff between attempts to replace a member that failed for good (kafkajs gave up on it). */
+const REJOIN_INITIAL_DELAY_MS = 250;
+const REJOIN_MAX_DELAY_MS = 30_000;
 
 /**
  * One subscription: a consumer-group member over the main, delay and retry topics
@@ -44,7 +47,7 @@ const MAX_TIMER_MS = 3_600_000;
  * - A rebalance stops hand-overs and commits until the new assignment; revoked
  *   partitions are dropped and their in-flight deliveries become no-ops.
  */
-export class KafkaSubscription implements TransportSubscription, MemberHandlers, DeliveryOwner {
+export class KafkaSubscription implements TransportSubscription, DeliveryOwner {
   private member: GroupMember | undefined;
   private readonly partitions = new Map<string, PartitionState>();
   private order: PartitionState[] = [];
@@ -56,6 +59,11 @@ export class KafkaSubscription implements TransportSubscription, MemberHandlers,
   private readonly committer: Committer;
   private readonly roles: ReadonlyMap<string, PartitionRole>;
   private memberId: string | undefined;
+  /** Numbers the members this subscription created: callbacks of a replaced member are ignored. */
+  private memberGeneration = 0;
+  /** Replacing a member that failed for good; undefined otherwise. */
+  private rejoining: Promise<void> | undefined;
+  private cancelRejoinDelay: (() => void) | undefined;
   /** Counts assignments; 0 before the first. */
   private epoch = 0;
   private rebalancing = true;
@@ -91,8 +99,7 @@ export class KafkaSubscription implements TransportSubscription, MemberHandlers,
 
   /** Join the group; resolves once partitions are assigned (so no rebalance follows right after). */
   async start(): Promise<void> {
-    const member = this.deps.driver.member({ groupId: this.names.groupId, topics: [this.names.main, this.names.delay, this.names.retry], handlers: this });
-    this.member = member;
+    const member = this.newMember();
     try {
       await member.start(this.deps.settings.joinTimeoutMs);
     } catch (error) {
@@ -100,6 +107,74 @@ export class KafkaSubscription implements TransportSubscription, MemberHandlers,
       await member.stop().catch(() => {});
       throw new ConnectionError(`kafka: joining group "${this.names.groupId}" failed: ${describeError(error, this.deps.secrets)}`, { cause: sanitizeError(error, this.deps.secrets) });
     }
+  }
+
+  /**
+   * A fresh member whose callbacks reach this subscription only while it is the
+   * current one: a replaced member may still report a late crash or batch.
+   */
+  private newMember(): GroupMember {
+    const generation = ++this.memberGeneration;
+    const current = () => generation === this.memberGeneration;
+    const handlers: MemberHandlers = {
+      onBatch: (batch) => (current() ? this.onBatch(batch) : Promise.resolve()),
+      onRevoking: () => {
+        if (current()) this.onRevoking();
+      },
+      onAssigned: (assignment) => {
+        if (current()) this.onAssigned(assignment);
+      },
+      onCrash: (error, restarting) => {
+        if (current()) this.onCrash(error, restarting);
+      },
+    };
+    const member = this.deps.driver.member({ groupId: this.names.groupId, topics: [this.names.main, this.names.delay, this.names.retry], handlers });
+    this.member = member;
+    return member;
+  }
+
+  /**
+   * Replace a member that will not restart by itself (kafkajs gives up for good on
+   * errors it deems non-retriable, e.g. no group coordinator found while the broker
+   * is unreachable): a subscription never stops consuming because of a broker outage.
+   * Joins a new member with backoff until one gets an assignment or the subscription closes.
+   */
+  private rejoin(): Promise<void> {
+    this.rejoining ??= (async () => {
+      let delayMs = REJOIN_INITIAL_DELAY_MS;
+      try {
+        while (!this.closing && !this.closed) {
+          await this.member?.stop().catch(() => {});
+          await this.waitBeforeRejoin(delayMs);
+          if (this.closing || this.closed) return;
+          const member = this.newMember();
+          try {
+            await member.start(this.deps.settings.joinTimeoutMs);
+            this.deps.logger.info({ groupId: this.names.groupId }, 'kafka: a new member joined in place of the failed one');
+            return;
+          } catch (error) {
+            if (this.closing || this.closed) return;
+            this.report(`replacing the failed consumer of group "${this.names.groupId}" failed; trying again in ${Math.min(delayMs * 2, REJOIN_MAX_DELAY_MS)} ms`, error);
+            delayMs = Math.min(delayMs * 2, REJOIN_MAX_DELAY_MS);
+          }
+        }
+      } finally {
+        this.rejoining = undefined;
+      }
+    })();
+    return this.rejoining;
+  }
+
+  /** Wait `ms`, or less if the subscription closes meanwhile. */
+  private waitBeforeRejoin(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.cancelRejoinDelay = done;
+    });
   }
 
   // ---- group membership (driver callbacks) ----
@@ -155,7 +230,14 @@ export class KafkaSubscription implements TransportSubscription, MemberHandlers,
     if (this.closed) return;
     this.revokeAll();
     this.rebalancing = true;
-    this.report(`the consumer of group "${this.names.groupId}" failed${restarting ? ' and rejoins' : ' and stopped'}`, error);
+    if (restarting) {
+      this.report(`the consumer of group "${this.names.groupId}" failed and rejoins`, error);
+      return;
+    }
+    // A member started by rejoin() that fails is reported there, once per attempt.
+    if (this.rejoining) return;
+    this.report(`the consumer of group "${this.names.groupId}" failed; a new member replaces it`, error);
+    if (!this.closing) void this.rejoin();
   }
 
   async onBatch(batch: FetchedBatch): Promise<void> {
@@ -376,6 +458,8 @@ export class KafkaSubscription implements TransportSubscription, MemberHandlers,
 
   private async shutdown(): Promise<void> {
     await this.stop();
+    // A member being replaced: no further attempt (the one under way is stopped below with this.member).
+    this.cancelRejoinDelay?.();
     const { closeTimeoutMs } = this.deps.settings;
     const deadline = Date.now() + closeTimeoutMs;
     const left = () => Math.max(1, deadline - Date.now());
@@ -387,6 +471,7 @@ export class KafkaSubscription implements TransportSubscription, MemberHandlers,
     this.committer.stop();
     await withTimeout(this.committer.flush(), left() / 2, expired).catch((error: unknown) => this.report(`the final commit of group "${this.names.groupId}" failed`, error));
     await withTimeout(this.member?.stop() ?? Promise.resolve(), left(), expired).catch((error: unknown) => this.report(`leaving group "${this.names.groupId}" failed`, error));
+    await withTimeout(this.rejoining ?? Promise.resolve(), left(), expired).catch(() => {});
     for (const state of this.partitions.values()) state.clear();
     this.partitions.clear();
     this.order = [];
