@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { Channel, ChannelModel, ConfirmChannel } from 'amqplib';
 import type { Logger } from '@omnibus/core';
 import type { Scrubber } from './errors.js';
@@ -28,6 +29,9 @@ export async function openChannel(model: ChannelModel, confirm: boolean, scrub: 
     markClosed = resolve;
   });
   const aborter = new AbortController();
+  // Every retry republished for a delivery of this channel listens (and stops listening once
+  // confirmed): up to prefetch listeners at once is expected, not a leak.
+  setMaxListeners(0, aborter.signal);
   const handle: ChannelHandle = { channel, model, open: true, closed, signal: aborter.signal };
   channel.on('error', (cause: unknown) => {
     lastError = scrub.error(cause);

@@ -81,8 +81,6 @@ export interface GroupMember {
   start(timeoutMs: number): Promise<void>;
   pause(partitions: readonly TopicPartition[]): void;
   resume(partitions: readonly TopicPartition[]): void;
-  /** Fetch `partition` from `offset` next (no commit). */
-  seek(partition: TopicPartition, offset: string): void;
   /** Commit offsets (with metadata) under the member's current generation; rejects if stale. */
   commit(offsets: readonly PartitionOffset[]): Promise<void>;
   /** Stop fetching and leave the group. Idempotent. */

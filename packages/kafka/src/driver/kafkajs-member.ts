@@ -115,16 +115,14 @@ export class KafkajsMember implements GroupMember {
     }
   }
 
-  private async eachBatch({ batch, resolveOffset, isStale }: EachBatchPayload): Promise<void> {
-    // A pending seek means these records come from a position we no longer want.
-    if (isStale()) return;
+  private async eachBatch({ batch, resolveOffset }: EachBatchPayload): Promise<void> {
     const records = batch.messages.map(toRecord);
     const last = batch.lastOffset();
     await this.settings.handlers.onBatch({ topic: batch.topic, partition: batch.partition, records, nextOffset: (BigInt(last) + 1n).toString() });
     resolveOffset(last);
   }
 
-  // pause/resume/seek throw only when kafkajs has no running group (before run, after a
+  // pause/resume throw only when kafkajs has no running group (before run, after a
   // crash); there is nothing to pause then, and the next assignment sets the state again.
   pause(partitions: readonly TopicPartition[]): void {
     if (partitions.length) quietly(() => this.consumer.pause(partitions.map(({ topic, partition }) => ({ topic, partitions: [partition] }))));
@@ -132,10 +130,6 @@ export class KafkajsMember implements GroupMember {
 
   resume(partitions: readonly TopicPartition[]): void {
     if (partitions.length) quietly(() => this.consumer.resume(partitions.map(({ topic, partition }) => ({ topic, partitions: [partition] }))));
-  }
-
-  seek({ topic, partition }: TopicPartition, offset: string): void {
-    quietly(() => this.consumer.seek({ topic, partition, offset }));
   }
 
   async commit(offsets: readonly PartitionOffset[]): Promise<void> {

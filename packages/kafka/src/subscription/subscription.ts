@@ -193,8 +193,10 @@ export class KafkaSubscription implements TransportSubscription, DeliveryOwner {
     for (const tp of assignment.partitions) {
       const existing = this.partitions.get(`${tp.topic}:${tp.partition}`);
       if (existing) {
-        // Kept across the rebalance: continue where our buffer ends, not from the committed offset.
-        if (existing.nextOffset !== undefined) member.seek(tp, existing.nextOffset.toString());
+        // Kept across the rebalance: kafkajs fetches again from the committed offset, and onBatch
+        // drops what the buffer already holds (seen()). No seek: kafkajs keeps a seek that no fetch
+        // applied before the next rebalance, and would apply it when the partition comes back,
+        // skipping what another owner had not processed.
         if (existing.paused || this.stopped) member.pause([tp]);
         else member.resume([tp]);
         continue;
