@@ -7,11 +7,13 @@ import type { FromWorker, ToWorker, WorkerInit } from './protocol.js';
 const WORKER = fileURLToPath(new URL('../worker.ts', import.meta.url));
 
 /**
- * Node flags of the worker: the same module resolution as the benchmark (TypeScript sources of the
- * workspace packages via tsx), plus `--cpu-prof` into BENCH_CPU_PROF_DIR when profiling.
+ * Node flags of the worker: the same module resolution as the benchmark (the parent's --conditions,
+ * so built packages by default, sources with `--conditions=@omnibus/source`; tsx for the bench's own
+ * TypeScript), plus `--cpu-prof` into BENCH_CPU_PROF_DIR when profiling.
  */
 function workerExecArgv(label: string): string[] {
-  const args = ['--conditions=@omnibus/source', '--import', 'tsx'];
+  const conditions = process.execArgv.filter((arg) => arg.startsWith('--conditions=') || arg.startsWith('-C='));
+  const args = [...conditions, '--import', 'tsx'];
   const profDir = process.env.BENCH_CPU_PROF_DIR;
   if (profDir) args.push('--cpu-prof', `--cpu-prof-dir=${join(profDir, label)}`);
   return args;

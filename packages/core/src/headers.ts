@@ -34,13 +34,17 @@ const RESERVED_PREFIXES = ['ce-', 'omnibus-'];
 
 /** User headers may not overwrite envelope headers. */
 export function isReservedHeader(name: string): boolean {
+  // Runs for every header of every message: names that cannot be reserved (not starting with
+  // c/C or o/O) are answered without allocating a lowercase copy.
+  const first = name.charCodeAt(0) | 0x20;
+  if (first !== 0x63 && first !== 0x6f) return false;
   const lower = name.toLowerCase();
-  return lower === Headers.contentType || RESERVED_PREFIXES.some((prefix) => lower.startsWith(prefix));
+  return lower === Headers.contentType || lower.startsWith(RESERVED_PREFIXES[0] as string) || lower.startsWith(RESERVED_PREFIXES[1] as string);
 }
 
 /** Headers without the envelope ones: what `msg.headers` shows a handler. */
 export function userHeaders(headers: Readonly<Record<string, string>>): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers)) if (!isReservedHeader(name)) out[name] = value;
+  for (const name in headers) if (!isReservedHeader(name)) out[name] = headers[name] as string;
   return out;
 }

@@ -68,31 +68,18 @@ export function fromRecord(
   partition: number,
   attemptOf: { attemptOf(offset: bigint, recorded: number): number },
 ): DecodedRecord {
-  const headers: Record<string, string> = {};
-  const source = record.headers;
-  let id: string | undefined;
-  let attempt: string | undefined;
-  let due: string | undefined;
-  for (const name in source) {
-    const value = source[name] as string;
-    switch (name) {
-      case TransportHeaders.id:
-        id = value;
-        break;
-      case TransportHeaders.attempt:
-        attempt = value;
-        break;
-      case TransportHeaders.due:
-        due = value;
-        break;
-      default:
-        headers[name] = value;
-    }
-  }
-  id ??= headers[CE_ID] ?? `${kafkaTopic}/${partition}/${record.offset}`;
+  // The driver hands over a fresh headers object per record: the message keeps it, minus the
+  // transport's own headers (present on retry and delay topics only), so nothing is copied.
+  const headers = record.headers;
+  const id = headers[TransportHeaders.id];
+  const attempt = headers[TransportHeaders.attempt];
+  const due = headers[TransportHeaders.due];
+  if (id !== undefined) delete headers[TransportHeaders.id];
+  if (attempt !== undefined) delete headers[TransportHeaders.attempt];
+  if (due !== undefined) delete headers[TransportHeaders.due];
   return {
     offset,
-    message: { id, topic, key: record.key ?? undefined, headers, body: record.value },
+    message: { id: id ?? headers[CE_ID] ?? `${kafkaTopic}/${partition}/${record.offset}`, topic, key: record.key ?? undefined, headers, body: record.value },
     attempt: attemptOf.attemptOf(offset, attempt === undefined ? 1 : (positiveInt(attempt) ?? 1)),
     dueAt: due === undefined ? 0 : (positiveInt(due) ?? 0),
   };

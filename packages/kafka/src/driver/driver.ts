@@ -14,12 +14,15 @@ export interface OutgoingRecord {
   readonly headers: Readonly<Record<string, string>>;
 }
 
-/** A consumed record, decoded: `value` is a private copy, headers are UTF-8 strings. */
+/**
+ * A consumed record, decoded: `value` is a private copy, headers are UTF-8 strings in a fresh
+ * object per record that the transport owns (it keeps it as the message's headers).
+ */
 export interface FetchedRecord {
   readonly offset: string;
   readonly key: string | null;
   readonly value: Uint8Array;
-  readonly headers: Readonly<Record<string, string>>;
+  readonly headers: Record<string, string>;
 }
 
 export interface FetchedBatch {
