@@ -9,7 +9,7 @@ import { makeSide } from './sides/index.js';
 import type { Consumer } from './sides/types.js';
 
 const init = JSON.parse(process.argv[2] ?? '{}') as WorkerInit;
-const side = makeSide(init.broker, init.side, init.url, { concurrency: init.concurrency, partitions: init.partitions });
+const side = makeSide(init.broker, init.side, init.url, { concurrency: init.concurrency, partitions: init.partitions, rawEnvelope: init.rawEnvelope });
 
 const send = (message: FromWorker) => process.send?.(message);
 const rssKiB = () => Math.round(process.memoryUsage.rss() / 1024);

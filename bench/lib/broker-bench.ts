@@ -116,7 +116,7 @@ async function runSideRound(ctx: Context, side: Side, round: number, position: n
       await setupTopic(broker, ctx.url, target.topic, ctx.sideOptions);
       await side.prepare(target);
     }
-    worker = await WorkerProcess.start({ broker, side: side.kind, url: ctx.url, concurrency: config.concurrency, partitions: config.kafkaPartitions }, `${broker}-${side.kind}-r${round}`);
+    worker = await WorkerProcess.start({ broker, side: side.kind, url: ctx.url, concurrency: config.concurrency, partitions: config.kafkaPartitions, rawEnvelope: config.rawEnvelope }, `${broker}-${side.kind}-r${round}`);
 
     // Warm the publishing path up (not measured): these wait in the latency topic (seq -1).
     const latencyPublisher = await side.publisher(latency);
@@ -178,7 +178,7 @@ export async function benchBroker(config: BenchConfig, broker: BrokerName, marke
     broker,
     url,
     marker,
-    sideOptions: { concurrency: config.concurrency, partitions: config.kafkaPartitions },
+    sideOptions: { concurrency: config.concurrency, partitions: config.kafkaPartitions, rawEnvelope: config.rawEnvelope },
     rabbitNames: { queues: [], exchanges: [] },
     log,
   };

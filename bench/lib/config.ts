@@ -35,6 +35,8 @@ export interface BenchConfig {
   readonly memoryMessages: number;
   /** Which sides run (both, unless profiling one with --side). */
   readonly sides: readonly SideKind[];
+  /** The raw sides carry Omnibus' envelope headers too (to separate the envelope's cost from the rest). */
+  readonly rawEnvelope: boolean;
   /** Where latest.json / latest.md go; empty string: do not write. */
   readonly outDir: string;
   /** Broker URLs (env overrides as in the tests). */
@@ -55,6 +57,8 @@ const HELP = `npm run bench -- [options]
   --partitions N      Kafka partitions per topic           (BENCH_KAFKA_PARTITIONS, default 3)
   --memory-messages N memory transport run                 (BENCH_MEMORY_MESSAGES, default 200000)
   --side raw|omnibus  run one side only, e.g. to profile it (BENCH_SIDE, default both)
+  --raw-envelope      the raw side also carries Omnibus' six CloudEvents headers (BENCH_RAW_ENVELOPE=1),
+                      to tell the envelope's cost in each client from the rest of Omnibus' cost
   --out DIR           results directory, "" to not write   (BENCH_OUT, default bench/results)
 
 Broker URLs: OMNIBUS_BENCH_AMQP_URL, OMNIBUS_BENCH_KAFKA_URL, OMNIBUS_BENCH_REDIS_URL, OMNIBUS_BENCH_NATS_URL
@@ -100,6 +104,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ben
       'memory-messages': { type: 'string' },
       side: { type: 'string' },
       out: { type: 'string' },
+      'raw-envelope': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -123,6 +128,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ben
     kafkaPartitions: positiveInt('--partitions', values.partitions ?? env.BENCH_KAFKA_PARTITIONS, 3),
     memoryMessages: positiveInt('--memory-messages', values['memory-messages'] ?? env.BENCH_MEMORY_MESSAGES, 200_000),
     sides: sidesOf(values.side ?? env.BENCH_SIDE),
+    rawEnvelope: values['raw-envelope'] ?? (env.BENCH_RAW_ENVELOPE === '1' || env.BENCH_RAW_ENVELOPE === 'true'),
     outDir: values.out ?? env.BENCH_OUT ?? 'bench/results',
     urls: {
       rabbitmq: env.OMNIBUS_BENCH_AMQP_URL || 'amqp://guest:guest@127.0.0.1:5672',

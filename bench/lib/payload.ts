@@ -1,6 +1,8 @@
 // The message both sides send: a small JSON object padded to the payload size.
 // `sentAt` is a CLOCK_MONOTONIC reading in microseconds; on Linux that clock is shared by
 // every process of the machine, so a consumer in a child process can subtract it.
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import { z } from 'zod';
 
 export interface BenchBody {
@@ -38,4 +40,22 @@ export function encodeBody(body: BenchBody): Buffer {
 /** The raw side's receive: parse the JSON (no schema check; Omnibus validates with zod). */
 export function decodeBody(bytes: Buffer | string): BenchBody {
   return JSON.parse(typeof bytes === 'string' ? bytes : bytes.toString('utf8')) as BenchBody;
+}
+
+const SOURCE = `omnibus://${hostname()}`;
+
+/**
+ * With --raw-envelope: the six CloudEvents headers Omnibus puts on every message (same names and
+ * sizes as the bus writes by default), for the raw side to carry in its client's natural form, so
+ * the envelope's cost in each client is measured on both sides.
+ */
+export function envelopeHeaders(topic: string): Record<string, string> {
+  return {
+    'ce-id': randomUUID(),
+    'ce-source': SOURCE,
+    'ce-type': topic,
+    'ce-time': new Date().toISOString(),
+    'ce-specversion': '1.0',
+    'content-type': 'application/json',
+  };
 }

@@ -11,6 +11,7 @@ export interface WorkerInit {
   readonly url: string;
   readonly concurrency: number;
   readonly partitions: number;
+  readonly rawEnvelope: boolean;
 }
 
 export type ToWorker =

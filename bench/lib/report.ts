@@ -102,8 +102,9 @@ export function toMarkdown(report: BenchReport): string {
     `Workload: ${config.messages.toLocaleString('en-US')} messages of ${config.payloadBytes} B per throughput run, ${config.rounds} rounds (raw and Omnibus alternating), medians shown; ` +
       `publish window ${config.batch} × ${config.inflight}; consumer concurrency ${config.concurrency}; latency at ${config.latencyRate.toLocaleString('en-US')} msg/s for ${config.latencySeconds} s (first 10% dropped); Kafka partitions ${config.kafkaPartitions}.`,
   );
+  if (config.rawEnvelope) lines.push('Raw side with --raw-envelope: it carries and reads the same six CloudEvents headers as Omnibus, in its client\'s natural form.');
   lines.push('');
-  lines.push('| Broker | Figure | Raw client | Omnibus | Omnibus/raw | Target |');
+  lines.push(`| Broker | Figure | ${config.rawEnvelope ? 'Raw client + envelope' : 'Raw client'} | Omnibus | Omnibus/raw | Target |`);
   lines.push('|---|---|---:|---:|---:|---|');
   const notes: string[] = [];
   for (const broker of report.brokers) {
@@ -144,10 +145,12 @@ export function toMarkdown(report: BenchReport): string {
   return lines.join('\n');
 }
 
+/** Writes `<name>.json` and `<name>.md`: `latest` for a plain run, `raw-envelope` with --raw-envelope. */
 export async function writeResults(dir: string, report: BenchReport, markdown: string): Promise<string[]> {
   await mkdir(dir, { recursive: true });
-  const json = join(dir, 'latest.json');
-  const md = join(dir, 'latest.md');
+  const name = report.config.rawEnvelope ? 'raw-envelope' : 'latest';
+  const json = join(dir, `${name}.json`);
+  const md = join(dir, `${name}.md`);
   await writeFile(json, `${JSON.stringify(report, null, 2)}\n`);
   await writeFile(md, `${markdown}\n`);
   return [json, md];

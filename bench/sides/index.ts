@@ -10,6 +10,8 @@ import type { Side, SideKind } from './types.js';
 export interface SideOptions {
   readonly concurrency: number;
   readonly partitions: number;
+  /** --raw-envelope: the raw side carries (and reads) Omnibus' six envelope headers too. */
+  readonly rawEnvelope: boolean;
 }
 
 export const DEFAULT_PORTS: Record<BrokerName, number> = { rabbitmq: 5672, kafka: 9092, redis: 6379, nats: 4222 };
@@ -30,11 +32,11 @@ export function makeSide(broker: BrokerName, kind: SideKind, url: string, option
   if (kind === 'omnibus') return omnibusSide(url, omnibusOptions(broker));
   switch (broker) {
     case 'rabbitmq':
-      return rawRabbitSide(url);
+      return rawRabbitSide(url, options);
     case 'kafka':
       return rawKafkaSide(url, options);
     case 'redis':
-      return rawRedisSide(url);
+      return rawRedisSide(url, options);
     case 'nats':
       return rawNatsSide(url, options);
   }

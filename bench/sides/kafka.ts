@@ -8,8 +8,8 @@
 // get OUT_OF_ORDER_SEQUENCE_NUMBER or are silently dropped (tulios/kafkajs#598, #1005). So the
 // producer here runs one send at a time and coalesces whatever was queued meanwhile into the next
 // send, which is also what keeps single-message latency low at a steady rate.
-import { Kafka, logLevel, Partitioners, type Admin, type Consumer as KafkaConsumer, type Message, type Producer } from 'kafkajs';
-import { decodeBody, encodeBody, type BenchBody } from '../lib/payload.js';
+import { Kafka, logLevel, Partitioners, type Admin, type Consumer as KafkaConsumer, type KafkaMessage, type Message, type Producer } from 'kafkajs';
+import { decodeBody, encodeBody, envelopeHeaders, type BenchBody } from '../lib/payload.js';
 import type { Consumer, Publisher, Side } from './types.js';
 
 /** `kafka://h1:9092,h2:9092` → ['h1:9092', 'h2:9092']. */
@@ -68,7 +68,14 @@ function serialSender(producer: Producer, topic: string): (messages: Message[]) 
     });
 }
 
-export function rawKafkaSide(url: string, options: { partitions: number }): Side {
+/** What a consumer reading the envelope does with a record's headers: every value as a string. */
+function readHeaders(message: KafkaMessage): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const name in message.headers) headers[name] = String(message.headers[name]);
+  return headers;
+}
+
+export function rawKafkaSide(url: string, options: { partitions: number; rawEnvelope: boolean }): Side {
   const kafka = kafkaClient(url, 'omnibench-raw');
   let producer: Producer | undefined;
   let admin: Admin | undefined;
@@ -92,7 +99,9 @@ export function rawKafkaSide(url: string, options: { partitions: number }): Side
         await producer.connect();
       }
       const send = serialSender(producer, target.topic);
-      const toMessage = (body: BenchBody): Message => ({ value: encodeBody(body) });
+      const toMessage = options.rawEnvelope
+        ? (body: BenchBody): Message => ({ value: encodeBody(body), headers: envelopeHeaders(target.topic) })
+        : (body: BenchBody): Message => ({ value: encodeBody(body) });
       return {
         sendBatch: (bodies) => send(bodies.map(toMessage)),
         sendOne: (body) => send([toMessage(body)]),
@@ -110,6 +119,7 @@ export function rawKafkaSide(url: string, options: { partitions: number }): Side
         eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }) => {
           for (const message of batch.messages) {
             if (!isRunning() || isStale()) break;
+            if (options.rawEnvelope) readHeaders(message);
             if (message.value) onBody(decodeBody(message.value));
             resolveOffset(message.offset);
           }

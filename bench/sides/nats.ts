@@ -3,8 +3,8 @@
 // publishing keeps a window of PubAck promises in flight; the consumer uses consume() (pull batches
 // of `concurrency` messages, refilled automatically) and acks every message.
 import { AckPolicy, jetstream, jetstreamManager, StorageType, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { decodeBody, encodeBody } from '../lib/payload.js';
+import { connect, headers as natsHeaders, type MsgHdrs, type NatsConnection } from '@nats-io/transport-node';
+import { decodeBody, encodeBody, envelopeHeaders, type BenchBody } from '../lib/payload.js';
 import type { Consumer, Publisher, Side, Target } from './types.js';
 
 /** `nats://h:4222,h2:4222` → servers list for nats.js. */
@@ -19,7 +19,13 @@ export function natsServers(url: string): string[] {
 /** Stream names may not contain dots; benchmark topics have none, but be safe. */
 export const natsStreamName = (target: Target) => target.topic.replace(/[.*>\s]/g, '_');
 
-export function rawNatsSide(url: string, options: { concurrency: number }): Side {
+function toNatsHeaders(values: Record<string, string>): MsgHdrs {
+  const h = natsHeaders();
+  for (const name in values) h.set(name, values[name] as string);
+  return h;
+}
+
+export function rawNatsSide(url: string, options: { concurrency: number; rawEnvelope: boolean }): Side {
   let nc: NatsConnection | undefined;
   let js: JetStreamClient | undefined;
   let jsm: JetStreamManager | undefined;
@@ -44,12 +50,15 @@ export function rawNatsSide(url: string, options: { concurrency: number }): Side
     },
     async publisher(target): Promise<Publisher> {
       const { js } = open();
+      const publish = options.rawEnvelope
+        ? (body: BenchBody) => js.publish(target.topic, encodeBody(body), { headers: toNatsHeaders(envelopeHeaders(target.topic)) })
+        : (body: BenchBody) => js.publish(target.topic, encodeBody(body));
       return {
         async sendBatch(bodies) {
-          await Promise.all(bodies.map((body) => js.publish(target.topic, encodeBody(body))));
+          await Promise.all(bodies.map(publish));
         },
         async sendOne(body) {
-          await js.publish(target.topic, encodeBody(body));
+          await publish(body);
         },
       };
     },
@@ -59,6 +68,7 @@ export function rawNatsSide(url: string, options: { concurrency: number }): Side
       const messages = await consumer.consume({ max_messages: concurrency });
       const loop = (async () => {
         for await (const m of messages) {
+          if (options.rawEnvelope && m.headers) for (const name of m.headers.keys()) m.headers.get(name);
           onBody(decodeBody(m.string()));
           m.ack();
         }

@@ -1,13 +1,23 @@
 // Raw RabbitMQ with amqplib, written as a careful user would: a fanout exchange per topic,
 // a durable queue per group, persistent messages on a confirm channel with a bounded window
 // (publish() returning false waits for 'drain'), consumer prefetch = concurrency, one ack per message.
-import amqp, { type ChannelModel, type ConfirmChannel } from 'amqplib';
-import { decodeBody, encodeBody, type BenchBody } from '../lib/payload.js';
+import amqp, { type ChannelModel, type ConfirmChannel, type Options } from 'amqplib';
+import { decodeBody, encodeBody, envelopeHeaders, type BenchBody } from '../lib/payload.js';
 import type { Consumer, Publisher, Side, Target } from './types.js';
 
 export const queueName = (target: Target) => `${target.topic}.${target.group}`;
 
-export function rawRabbitSide(url: string): Side {
+/**
+ * Publish properties. With --raw-envelope, the envelope as a raw amqplib user would carry it: id,
+ * type and content type in the AMQP properties, the other CloudEvents attributes in the headers table.
+ */
+function publishOptions(topic: string, envelope: boolean): Options.Publish {
+  if (!envelope) return { persistent: true, contentType: 'application/json' };
+  const { 'ce-id': messageId, 'ce-type': type, 'content-type': contentType, ...rest } = envelopeHeaders(topic);
+  return { persistent: true, contentType, messageId, type, headers: rest };
+}
+
+export function rawRabbitSide(url: string, options: { rawEnvelope: boolean }): Side {
   let connection: ChannelModel | undefined;
   let confirm: ConfirmChannel | undefined;
   const open = () => {
@@ -35,7 +45,7 @@ export function rawRabbitSide(url: string): Side {
       let drained: Promise<void> | undefined;
       const waitDrain = () => (drained ??= new Promise<void>((resolve) => channel.once('drain', () => ((drained = undefined), resolve()))));
       const publish = (body: BenchBody, done: (err: unknown) => void) =>
-        channel.publish(target.topic, '', encodeBody(body), { persistent: true, contentType: 'application/json' }, done);
+        channel.publish(target.topic, '', encodeBody(body), publishOptions(target.topic, options.rawEnvelope), done);
 
       return {
         async sendBatch(bodies) {

@@ -4,10 +4,17 @@
 // its own XACK (pipelined on the command connection) before reading the next batch.
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { decodeBody, encodeBody } from '../lib/payload.js';
+import { decodeBody, encodeBody, envelopeHeaders, type BenchBody } from '../lib/payload.js';
 import type { Consumer, Publisher, Side } from './types.js';
 
-export function rawRedisSide(url: string): Side {
+/** XADD arguments after the id: the body, with the envelope as one JSON field before it (--raw-envelope). */
+function entryFields(topic: string, body: BenchBody, envelope: boolean): (string | Buffer)[] {
+  if (!envelope) return ['d', encodeBody(body)];
+  const headers = envelopeHeaders(topic);
+  return ['id', headers['ce-id'] as string, 'headers', JSON.stringify(headers), 'd', encodeBody(body)];
+}
+
+export function rawRedisSide(url: string, options: { rawEnvelope: boolean }): Side {
   let redis: Redis | undefined;
   const readers = new Set<Redis>();
   const open = () => {
@@ -34,13 +41,13 @@ export function rawRedisSide(url: string): Side {
       return {
         async sendBatch(bodies) {
           const pipeline = client.pipeline();
-          for (const body of bodies) pipeline.xadd(target.topic, '*', 'd', encodeBody(body));
+          for (const body of bodies) pipeline.xadd(target.topic, '*', ...entryFields(target.topic, body, options.rawEnvelope));
           const results = (await pipeline.exec()) ?? [];
           const failed = results.find(([error]) => error);
           if (failed) throw failed[0];
         },
         async sendOne(body) {
-          await client.xadd(target.topic, '*', 'd', encodeBody(body));
+          await client.xadd(target.topic, '*', ...entryFields(target.topic, body, options.rawEnvelope));
         },
       };
     },
@@ -62,7 +69,12 @@ export function rawRedisSide(url: string): Side {
           const acks = client.pipeline();
           for (const [, entries] of reply) {
             for (const [id, fields] of entries) {
-              const data = fields[1];
+              // Field pairs: the body is the value after 'd'; the envelope (if any) is JSON after 'headers'.
+              let data: string | undefined;
+              for (let i = 0; i + 1 < fields.length; i += 2) {
+                if (fields[i] === 'd') data = fields[i + 1];
+                else if (fields[i] === 'headers') JSON.parse(fields[i + 1] as string);
+              }
               if (data !== undefined) onBody(decodeBody(data));
               acks.xack(target.topic, target.group, id);
             }
