@@ -26,8 +26,8 @@ const MAX_ERROR_STACK = 2_000;
 /** When dead-lettering itself fails, the message is put back and tried again after this. */
 const DEAD_LETTER_FAILURE_DELAY_MS = 1_000;
 
+/** An outcome other than ack (which handle() settles directly). */
 type Decision =
-  | { readonly kind: 'ack' }
   | { readonly kind: 'retry'; readonly delayMs: number | undefined; readonly error: unknown }
   | { readonly kind: 'dead-letter'; readonly reason: DeadLetterReason; readonly error: unknown };
 
@@ -66,7 +66,8 @@ class InFlight {
  */
 export class Consumer<TBody> {
   private readonly inFlight = new Set<InFlight>();
-  private readonly run: (message: Message<unknown>, context: HandlerContext) => Promise<void>;
+  /** The handler inside the consume middleware; undefined without middleware (the handler is called directly). */
+  private readonly run: ((message: Message<unknown>, context: HandlerContext) => Promise<void>) | undefined;
   private transportSubscription: TransportSubscription | undefined;
   /** Created before the first dead letter is published, so the dead-letter topic keeps it. */
   private deadLetterGroup: Promise<void> | undefined;
@@ -75,7 +76,7 @@ export class Consumer<TBody> {
 
   constructor(private readonly settings: ConsumerSettings<TBody>) {
     const handler = settings.handler as Handler<unknown>;
-    this.run = compose<[Message<unknown>, HandlerContext]>(settings.middleware, async (message, context) => handler(message, context));
+    this.run = settings.middleware.length > 0 ? compose<[Message<unknown>, HandlerContext]>(settings.middleware, async (message, context) => handler(message, context)) : undefined;
   }
 
   async start(concurrency: number): Promise<void> {
@@ -162,19 +163,23 @@ export class Consumer<TBody> {
       },
     };
 
-    let decision: Decision = { kind: 'ack' };
+    let failure: Decision | undefined;
     try {
-      await this.run(message, context);
+      if (this.run) await this.run(message, context);
+      else await (this.settings.handler as Handler<unknown>)(message, context);
     } catch (error) {
-      decision = { kind: 'retry', delayMs: undefined, error };
+      failure = { kind: 'retry', delayMs: undefined, error };
     }
-    await this.settle(entry, explicit ?? decision);
+    const decision = explicit ?? failure;
+    if (decision) return this.settle(entry, decision);
+    // The common outcome, settled without the closures and promises of settle(): ack.
+    if (entry.settled) return;
+    entry.settled = true;
+    return delivery.ack();
   }
 
   private async settle(entry: InFlight, decision: Decision): Promise<void> {
     const { delivery } = entry;
-    if (decision.kind === 'ack') return entry.settleWith(() => delivery.ack());
-
     const now = new Date().toISOString();
     const firstFailureAt = delivery.message.headers[Headers.firstFailureAt] ?? now;
     if (decision.kind === 'retry') {
