@@ -63,6 +63,8 @@ export class KafkaSubscription implements TransportSubscription, DeliveryOwner {
   private memberGeneration = 0;
   /** Replacing a member that failed for good; undefined otherwise. */
   private rejoining: Promise<void> | undefined;
+  /** The current member reported a crash it does not recover from (reset for each new member). */
+  private memberFailed = false;
   private cancelRejoinDelay: (() => void) | undefined;
   /** Counts assignments; 0 before the first. */
   private epoch = 0;
@@ -116,6 +118,7 @@ export class KafkaSubscription implements TransportSubscription, DeliveryOwner {
   private newMember(): GroupMember {
     const generation = ++this.memberGeneration;
     const current = () => generation === this.memberGeneration;
+    this.memberFailed = false;
     const handlers: MemberHandlers = {
       onBatch: (batch) => (current() ? this.onBatch(batch) : Promise.resolve()),
       onRevoking: () => {
@@ -150,6 +153,8 @@ export class KafkaSubscription implements TransportSubscription, DeliveryOwner {
           const member = this.newMember();
           try {
             await member.start(this.deps.settings.joinTimeoutMs);
+            // It may have failed already, between joining and this line (onCrash left it to us).
+            if (this.memberFailed) throw new Error('the new member failed right after joining');
             this.deps.logger.info({ groupId: this.names.groupId }, 'kafka: a new member joined in place of the failed one');
             return;
           } catch (error) {
@@ -236,6 +241,7 @@ export class KafkaSubscription implements TransportSubscription, DeliveryOwner {
       this.report(`the consumer of group "${this.names.groupId}" failed and rejoins`, error);
       return;
     }
+    this.memberFailed = true;
     // A member started by rejoin() that fails is reported there, once per attempt.
     if (this.rejoining) return;
     this.report(`the consumer of group "${this.names.groupId}" failed; a new member replaces it`, error);
