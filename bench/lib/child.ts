@@ -12,7 +12,7 @@ const WORKER = fileURLToPath(new URL('../worker.ts', import.meta.url));
  * TypeScript), plus `--cpu-prof` into BENCH_CPU_PROF_DIR when profiling.
  */
 function workerExecArgv(label: string): string[] {
-  const conditions = process.execArgv.filter((arg) => arg.startsWith('--conditions=') || arg.startsWith('-C='));
+  const conditions = process.execArgv.filter((arg) => arg.startsWith('--conditions='));
   const args = [...conditions, '--import', 'tsx'];
   const profDir = process.env.BENCH_CPU_PROF_DIR;
   if (profDir) args.push('--cpu-prof', `--cpu-prof-dir=${join(profDir, label)}`);
