@@ -254,6 +254,7 @@ export class Bus implements AsyncDisposable {
 function encode(envelope: PublishEnvelope, codec: Codec, copyHeaders: boolean): OutgoingMessage {
   return {
     id: envelope.id,
+    deduplicationId: envelope.id,
     topic: envelope.topic,
     key: envelope.key,
     headers: copyHeaders ? { ...envelope.headers } : envelope.headers,

@@ -33,6 +33,16 @@ export interface TransportMessage {
 /** A message to publish. */
 export interface OutgoingMessage extends TransportMessage {
   /**
+   * The id a broker may deduplicate on (NATS `Nats-Msg-Id`, a producer's idempotence key),
+   * so that a publisher's own retries of one message are stored once. Core sets it to the
+   * message id for what a user publishes.
+   *
+   * `undefined`: core publishes this message on its own (a dead letter, a retry, a replay,
+   * a delay move): it often carries the id of a message the broker has seen before, and the
+   * transport must never let broker-side deduplication drop it.
+   */
+  readonly deduplicationId?: string | undefined;
+  /**
    * Deliver no earlier than this many milliseconds from now (delayed publish).
    * 0 or undefined: deliver as soon as possible.
    */
