@@ -18,6 +18,7 @@ import {
   type TransportCapabilities,
 } from '@omnibus/core';
 import { BusPool, gate, range, uniqueName, type MakeTransport } from './fixtures.js';
+import { hardeningCases } from './hardening.js';
 
 export interface ContractOptions {
   /** Upper bound for each wait on a message, in ms (default 20 s). Slow brokers may raise it. */
@@ -613,6 +614,19 @@ export function describeTransportContract(name: string, makeTransport: MakeTrans
         const redelivered = await again.waitForMessageWithId(id, wait);
         expect(redelivered.message.body).toEqual(order(1));
       });
+    });
+
+    describe('hardening', () => {
+      for (const contractCase of hardeningCases) {
+        it(contractCase.name, async (ctx) => {
+          const requires = contractCase.requires;
+          if (requires) {
+            const probe = await pool.open();
+            if (!requires.check(probe.transport.capabilities)) return ctx.skip(requires.reason);
+          }
+          await contractCase.run({ pool, timeoutMs });
+        });
+      }
     });
   });
 }

@@ -16,8 +16,10 @@ export class BusPool {
   private readonly buses: Bus[] = [];
   constructor(private readonly makeTransport: MakeTransport) {}
 
-  async open(config: Omit<BusConfig, 'transport' | 'url'> = {}): Promise<Bus> {
-    const transport = await this.makeTransport();
+  /** `wrap`: put a decorator around the fresh transport (to slow a call or narrow a capability). */
+  async open(config: Omit<BusConfig, 'transport' | 'url'> = {}, wrap?: (transport: Transport) => Transport): Promise<Bus> {
+    const made = await this.makeTransport();
+    const transport = wrap ? wrap(made) : made;
     const bus = await createBus({ ...config, transport, drainTimeoutMs: config.drainTimeoutMs ?? 5_000 });
     this.buses.push(bus);
     return bus;
@@ -40,4 +42,20 @@ export function gate(): { promise: Promise<void>; open: () => void } {
 
 export function range(count: number): number[] {
   return Array.from({ length: count }, (_, i) => i);
+}
+
+/**
+ * A transport that delegates every call to `inner`, with some calls or capabilities replaced.
+ * Tests use it to hold a call at a gate or to lower `maxMessageBytes`, never to fake a broker.
+ */
+export function decorateTransport(inner: Transport, overrides: { capabilities?: Partial<Transport['capabilities']>; publish?: Transport['publish']; subscribe?: Transport['subscribe'] }): Transport {
+  return {
+    name: inner.name,
+    capabilities: { ...inner.capabilities, ...overrides.capabilities },
+    connect: () => inner.connect(),
+    publish: overrides.publish ?? ((messages) => inner.publish(messages)),
+    ensureGroup: (topic, group) => inner.ensureGroup(topic, group),
+    subscribe: overrides.subscribe ?? ((params) => inner.subscribe(params)),
+    close: () => inner.close(),
+  };
 }

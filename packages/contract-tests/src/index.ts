@@ -1,4 +1,6 @@
 export { describeTransportContract } from './contract.js';
 export type { ContractOptions } from './contract.js';
-export { uniqueName, BusPool, gate, range } from './fixtures.js';
+export { uniqueName, BusPool, gate, range, decorateTransport } from './fixtures.js';
 export type { MakeTransport } from './fixtures.js';
+export { hardeningCases } from './hardening.js';
+export type { ContractCase, CaseContext } from './hardening.js';

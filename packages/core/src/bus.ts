@@ -1,13 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import type { Codec } from './codec.js';
 import { Consumer, DEAD_LETTER_GROUP } from './consumer.js';
-import { ClosedError, ConfigError, UnsupportedError, ValidationError } from './errors.js';
+import { DEAD_LETTER_HEADROOM_BYTES } from './dead-letter.js';
+import { assertDelayMs } from './delay.js';
+import { ClosedError, ConfigError, MessageTooLargeError, UnsupportedError, ValidationError } from './errors.js';
 import { Headers, isReservedHeader } from './headers.js';
 import type { Logger } from './logger.js';
 import type { Handler, Middleware, PublishEnvelope } from './message.js';
 import { compose } from './middleware.js';
+import { messageBytesOver } from './message-size.js';
+import { PublishWindow } from './publish-window.js';
 import { RetryPolicySchema, type RetryPolicyInput } from './retry.js';
-import { assertGroupName, assertTopicName, rawTopic, type Topic } from './topic.js';
+import { assertGroupName, assertTopicName, MAX_TOPIC_NAME_LENGTH, rawTopic, type Topic } from './topic.js';
 import type { OutgoingMessage, Transport } from './transport.js';
 import { parseOptions } from './validate.js';
 import { z } from 'zod';
@@ -61,7 +65,12 @@ export interface BusSettings {
   readonly source: string;
   readonly middleware: readonly Middleware[];
   readonly drainTimeoutMs: number;
+  /** Messages handed to the transport and not yet accepted, across all publish calls (default 4,096). */
+  readonly maxPublishesInFlight?: number;
 }
+
+/** Enough to keep every transport's pipeline full, small enough that a burst's encoded bytes stay bounded. */
+export const DEFAULT_MAX_PUBLISHES_IN_FLIGHT = 4_096;
 
 /** The default dead-letter topic of a topic. */
 export function deadLetterTopicName(topic: string): string {
@@ -84,8 +93,14 @@ export class Bus implements AsyncDisposable {
   private closed: Promise<void> | undefined;
   /** Where each envelope's innermost publish step hands its message to the batch being built. */
   private readonly sinks = new WeakMap<PublishEnvelope, (envelope: PublishEnvelope) => Promise<void>>();
+  private readonly window: PublishWindow;
+  /** The largest message accepted for publishing: the transport's limit less the room its dead-letter copy needs. */
+  private readonly maxPublishBytes: number;
 
   constructor(private readonly settings: BusSettings) {
+    this.window = new PublishWindow(settings.maxPublishesInFlight ?? DEFAULT_MAX_PUBLISHES_IN_FLIGHT);
+    const limit = settings.transport.capabilities.maxMessageBytes;
+    this.maxPublishBytes = limit - Math.min(DEAD_LETTER_HEADROOM_BYTES, Math.floor(limit / 2));
     const steps = settings.middleware.flatMap((m) => (m.publish ? [m.publish] : []));
     this.hasPublishMiddleware = steps.length > 0;
     this.publishChain = compose<[PublishEnvelope]>(steps, async (envelope) => this.enqueue(envelope));
@@ -96,7 +111,7 @@ export class Bus implements AsyncDisposable {
   }
 
   /** Publish one message; resolves when the broker durably accepted it. */
-  async publish<TBody>(topic: Topic<TBody>, body: TBody, options: PublishOptions = {}): Promise<string> {
+  async publish<TInput>(topic: Topic<unknown, TInput>, body: TInput, options: PublishOptions = {}): Promise<string> {
     const [id] = await this.publishBatch(topic, [{ ...options, body }]);
     return id as string;
   }
@@ -106,27 +121,38 @@ export class Bus implements AsyncDisposable {
    * validated first: if one fails, nothing is sent. Resolves with the ids when
    * all were durably accepted.
    */
-  async publishBatch<TBody>(topic: Topic<TBody>, items: readonly BatchItem<TBody>[]): Promise<string[]> {
+  async publishBatch<TInput>(topic: Topic<unknown, TInput>, items: readonly BatchItem<TInput>[]): Promise<string[]> {
     this.assertOpen();
     const time = new Date().toISOString(); // one publish call, one ce-time
     const envelopes = items.map((item, index) => this.envelope(topic, item, items.length > 1 ? index : undefined, time));
     if (envelopes.some((e) => e.delayMs) && this.settings.transport.capabilities.delayedPublish === 'none') {
       throw new UnsupportedError(`transport "${this.settings.transport.name}" does not support delayed publish`);
     }
-    await this.runBatch(topic, envelopes);
+    // Back-pressure across calls, before anything is encoded (see PublishWindow).
+    const waited = this.window.acquire(envelopes.length);
+    if (waited) await waited;
+    try {
+      this.assertOpen();
+      await this.runBatch(topic, envelopes);
+    } finally {
+      this.window.release(envelopes.length);
+    }
     return envelopes.map((e) => e.id);
   }
 
   /** Start a durable consumer of `topic` in `options.group`. */
-  async subscribe<TBody>(topic: Topic<TBody>, handler: Handler<TBody>, options: SubscribeOptions): Promise<Subscription> {
+  async subscribe<TBody, TInput>(topic: Topic<TBody, TInput>, handler: Handler<TBody>, options: SubscribeOptions): Promise<Subscription> {
     this.assertOpen();
     const parsed = parseOptions(SubscribeOptionsSchema, options, 'subscribe options');
     assertGroupName(parsed.group, 'group');
     const deadLetterTopic = parsed.deadLetter.topic ?? deadLetterTopicName(topic.name);
+    if (parsed.deadLetter.topic === undefined && deadLetterTopic.length > MAX_TOPIC_NAME_LENGTH) {
+      throw new ConfigError('deadLetter.topic', `the default dead-letter topic of "${topic.name}" ("<topic>.dlq") would be ${deadLetterTopic.length} characters, over ${MAX_TOPIC_NAME_LENGTH}: pass a shorter deadLetter.topic`);
+    }
     assertTopicName(deadLetterTopic, 'deadLetter.topic');
     const consumer = new Consumer<TBody>({
       transport: this.settings.transport,
-      topic,
+      topic: topic as Topic<TBody, unknown>,
       group: parsed.group,
       handler,
       codec: topic.codec ?? this.settings.codec,
@@ -171,7 +197,7 @@ export class Bus implements AsyncDisposable {
     if (this.closed) throw new ClosedError('the bus is closed');
   }
 
-  private envelope<TBody>(topic: Topic<TBody>, item: BatchItem<TBody>, index: number | undefined, time: string): PublishEnvelope {
+  private envelope<TInput>(topic: Topic<unknown, TInput>, item: BatchItem<TInput>, index: number | undefined, time: string): PublishEnvelope {
     let body: unknown = item.body;
     if (topic.schema) {
       const parsed = topic.schema.safeParse(item.body);
@@ -187,9 +213,7 @@ export class Bus implements AsyncDisposable {
       if (typeof value !== 'string') throw new ConfigError(`headers.${name}`, 'header values must be strings');
       headers[name] = value;
     }
-    if (item.delayMs !== undefined && (!Number.isFinite(item.delayMs) || item.delayMs < 0)) {
-      throw new ConfigError('delayMs', `must be a non-negative number of milliseconds, got ${item.delayMs}`);
-    }
+    assertDelayMs(item.delayMs, 'delayMs');
     const id = item.id ?? randomUUID();
     const codec = topic.codec ?? this.settings.codec;
     headers[Headers.id] = id;
@@ -206,10 +230,10 @@ export class Bus implements AsyncDisposable {
    * steps collect the encoded messages, and once all chains got there one
    * transport call sends them. Each chain's next() resolves when the batch is durable.
    */
-  private async runBatch<TBody>(topic: Topic<TBody>, envelopes: PublishEnvelope[]): Promise<void> {
+  private async runBatch(topic: Topic<unknown, unknown>, envelopes: PublishEnvelope[]): Promise<void> {
     const codec = topic.codec ?? this.settings.codec;
     // Without publish middleware there is nothing to run around each message: one call.
-    if (!this.hasPublishMiddleware) return this.settings.transport.publish(envelopes.map((envelope) => encode(envelope, codec, false)));
+    if (!this.hasPublishMiddleware) return this.send(envelopes.map((envelope) => encode(envelope, codec, false)));
     const batch: OutgoingMessage[] = [];
     let waiting = envelopes.length;
     let resolveSent!: () => void;
@@ -223,7 +247,7 @@ export class Bus implements AsyncDisposable {
       waiting -= 1;
       if (waiting > 0) return;
       if (batch.length === 0) return resolveSent();
-      this.settings.transport.publish(batch).then(resolveSent, rejectSent);
+      this.send(batch).then(resolveSent, rejectSent);
     };
     await Promise.all(
       envelopes.map(async (envelope) => {
@@ -241,6 +265,19 @@ export class Bus implements AsyncDisposable {
         }
       }),
     );
+  }
+
+  /** Hand a batch to the transport once every message is known to fit: nothing is sent otherwise. */
+  private send(batch: OutgoingMessage[]): Promise<void> {
+    const limit = this.maxPublishBytes;
+    for (let index = 0; index < batch.length; index++) {
+      const bytes = messageBytesOver(batch[index] as OutgoingMessage, limit);
+      if (bytes !== undefined) {
+        const hint = ` (transport "${this.settings.transport.name}" accepts ${this.settings.transport.capabilities.maxMessageBytes}, less ${this.settings.transport.capabilities.maxMessageBytes - limit} kept for the dead-letter headers)`;
+        return Promise.reject(new MessageTooLargeError({ topic: (batch[index] as OutgoingMessage).topic, bytes, limit, index: batch.length > 1 ? index : undefined, hint }));
+      }
+    }
+    return this.settings.transport.publish(batch);
   }
 
   private enqueue(envelope: PublishEnvelope): Promise<void> {

@@ -1,3 +1,4 @@
+import { thrownMessage } from './describe-error.js';
 import { DecodeError } from './errors.js';
 
 /** Turns bodies into bytes and back. JSON is the default; pass another per topic or per bus. */
@@ -33,7 +34,7 @@ export function decodeWith(codec: Codec, bytes: Uint8Array): unknown {
   try {
     return codec.decode(bytes);
   } catch (cause) {
-    const reason = cause instanceof Error ? cause.message : String(cause);
+    const reason = thrownMessage(cause);
     throw new DecodeError(`cannot decode ${bytes.byteLength}-byte body as ${codec.contentType}: ${reason}`, { cause });
   }
 }

@@ -1,17 +1,23 @@
+import { backoffDelay, type Backoff } from './backoff.js';
 import { decodeWith, type Codec } from './codec.js';
-import { ValidationError } from './errors.js';
-import { DeadLetterHeaders, Headers, userHeaders, type DeadLetterReason } from './headers.js';
+import { deadLetterMessage, pendingDeadLetterHeaders, pendingDeadLetterOf, type PendingDeadLetter } from './dead-letter.js';
+import { assertDelayMs } from './delay.js';
+import { describeThrown, safeString, thrownMessage } from './describe-error.js';
+import { DeadLetterError, MessageTooLargeError, ValidationError } from './errors.js';
+import { Headers, userHeaders, type DeadLetterReason } from './headers.js';
+import { InFlight } from './in-flight.js';
+import { messageBytes } from './message-size.js';
 import type { Logger } from './logger.js';
 import type { ConsumeMiddleware, Handler, HandlerContext, Message } from './message.js';
 import { compose } from './middleware.js';
 import { decideRetry, type RetryPolicy } from './retry.js';
 import type { Topic } from './topic.js';
-import type { Delivery, OutgoingMessage, Transport, TransportSubscription } from './transport.js';
+import type { Delivery, Transport, TransportSubscription } from './transport.js';
 
 /** Everything the consumer needs, resolved by the bus. */
 export interface ConsumerSettings<TBody> {
   readonly transport: Transport;
-  readonly topic: Topic<TBody>;
+  readonly topic: Topic<TBody, unknown>;
   readonly group: string;
   readonly handler: Handler<TBody>;
   readonly codec: Codec;
@@ -21,48 +27,23 @@ export interface ConsumerSettings<TBody> {
   readonly logger: Logger;
 }
 
-const MAX_ERROR_MESSAGE = 1_000;
-const MAX_ERROR_STACK = 2_000;
-/** When dead-lettering itself fails, the message is put back and tried again after this. */
-const DEAD_LETTER_FAILURE_DELAY_MS = 1_000;
+/** When the dead-letter copy cannot be stored, the message is kept and the publish retried with this backoff. */
+const DEAD_LETTER_RETRY: Backoff = { type: 'exponential', initialDelayMs: 1_000, maxDelayMs: 300_000, factor: 2, jitter: true };
+/** Pending dead letters remembered for transports that cannot rewrite a redelivered message's headers. */
+const MAX_REMEMBERED_PENDING = 10_000;
 
 /** An outcome other than ack (which handle() settles directly). */
 type Decision =
   | { readonly kind: 'retry'; readonly delayMs: number | undefined; readonly error: unknown }
   | { readonly kind: 'dead-letter'; readonly reason: DeadLetterReason; readonly error: unknown };
 
-/** One delivery being handled: settled at most once, by the handler's outcome or by a drain release. */
-class InFlight {
-  settled = false;
-  done: Promise<void> = Promise.resolve();
-  /** Created on first use: most handlers never read ctx.signal, and one per delivery is measurable. */
-  private controller: AbortController | undefined;
-  private abortReason: Error | undefined;
-  constructor(readonly delivery: Delivery) {}
-
-  get signal(): AbortSignal {
-    this.controller ??= new AbortController();
-    if (this.abortReason && !this.controller.signal.aborted) this.controller.abort(this.abortReason);
-    return this.controller.signal;
-  }
-
-  abort(reason: Error): void {
-    this.abortReason = reason;
-    this.controller?.abort(reason);
-  }
-
-  /** Run `settle` unless this delivery was already settled. */
-  async settleWith(settle: () => Promise<void>): Promise<void> {
-    if (this.settled) return;
-    this.settled = true;
-    await settle();
-  }
-}
-
 /**
  * The policy layer for one subscription: decode, validate, run middleware and the
  * handler, then ack, retry with backoff, or dead-letter. Written once for every
  * transport; the transport only hands over deliveries and settles them.
+ *
+ * Every delivery is settled exactly once, whatever the handler throws and whatever
+ * fails while settling: see `track`.
  */
 export class Consumer<TBody> {
   private readonly inFlight = new Set<InFlight>();
@@ -71,6 +52,8 @@ export class Consumer<TBody> {
   private transportSubscription: TransportSubscription | undefined;
   /** Created before the first dead letter is published, so the dead-letter topic keeps it. */
   private deadLetterGroup: Promise<void> | undefined;
+  /** Dead letters not stored yet, by message id, for transports whose redeliveries lose nack headers. */
+  private readonly pending = new Map<string, PendingDeadLetter>();
   private stopping = false;
   private closing: Promise<void> | undefined;
 
@@ -95,22 +78,35 @@ export class Consumer<TBody> {
     return this.inFlight.size;
   }
 
+  /** Messages whose dead-letter copy could not be stored yet (kept on the broker, retried with backoff). */
+  get pendingDeadLetterCount(): number {
+    return this.pending.size;
+  }
+
   private accept(delivery: Delivery): void {
     const entry = new InFlight(delivery);
     if (this.stopping) {
       // Arrived after stop(): hand it back untouched.
-      void entry.settleWith(() => delivery.nack()).catch(() => {});
+      entry.claim();
+      void entry.settleWith((d) => d.nack()).catch(() => {});
       return;
     }
     this.inFlight.add(entry);
     entry.done = this.track(entry);
   }
 
+  /**
+   * The one place that guarantees settlement: if handling or settling fails in any way
+   * before ack or nack was called, the delivery is released for redelivery. (Once ack or
+   * nack was called, the transport owns it: a lost ack means the broker redelivers.)
+   */
   private async track(entry: InFlight): Promise<void> {
     try {
       await this.handle(entry);
     } catch (error) {
-      this.settings.logger.error({ err: error }, 'omnibus: failed to settle a delivery');
+      const released = entry.state !== 'settled';
+      this.log('error', { err: error, id: entry.delivery.message.id, released }, 'omnibus: failed to settle a delivery');
+      if (released) await entry.settleWith((d) => d.nack({ delayMs: backoffDelay(DEAD_LETTER_RETRY, 1) })).catch(() => {});
     } finally {
       this.inFlight.delete(entry);
     }
@@ -120,6 +116,10 @@ export class Consumer<TBody> {
     const { delivery } = entry;
     const transported = delivery.message;
     const { topic, codec } = this.settings;
+
+    // Handling is over for this message: only its dead-letter copy is still to be stored.
+    const pending = this.pendingFor(delivery);
+    if (pending) return this.claimed(entry, () => this.deadLetter(entry, pending));
 
     let body: unknown;
     try {
@@ -156,10 +156,11 @@ export class Consumer<TBody> {
         return entry.signal;
       },
       retry: (options) => {
+        assertDelayMs(options?.delayMs, 'ctx.retry delayMs');
         explicit ??= { kind: 'retry', delayMs: options?.delayMs, error: new Error('retry requested by the handler') };
       },
       deadLetter: (reason) => {
-        explicit ??= { kind: 'dead-letter', reason: 'explicit', error: new Error(reason) };
+        explicit ??= { kind: 'dead-letter', reason: 'explicit', error: new Error(safeString(reason)) };
       },
     };
 
@@ -173,66 +174,114 @@ export class Consumer<TBody> {
     const decision = explicit ?? failure;
     if (decision) return this.settle(entry, decision);
     // The common outcome, settled without the closures and promises of settle(): ack.
-    if (entry.settled) return;
-    entry.settled = true;
-    return delivery.ack();
+    return entry.ack();
   }
 
-  private async settle(entry: InFlight, decision: Decision): Promise<void> {
-    const { delivery } = entry;
-    const now = new Date().toISOString();
-    const firstFailureAt = delivery.message.headers[Headers.firstFailureAt] ?? now;
-    if (decision.kind === 'retry') {
-      const verdict = decideRetry(this.settings.retry, decision.error, delivery.attempt);
-      if (verdict.retry) {
-        const delayMs = decision.delayMs ?? verdict.delayMs;
-        this.settings.logger.debug({ id: delivery.message.id, attempt: delivery.attempt, delayMs }, 'omnibus: retry scheduled');
-        return entry.settleWith(() => delivery.nack({ delayMs, headers: { [Headers.firstFailureAt]: firstFailureAt } }));
+  /** Run an outcome only if this delivery is still ours (a drain may have released it meanwhile). */
+  private claimed(entry: InFlight, outcome: () => Promise<void>): Promise<void> {
+    return entry.claim() ? outcome() : Promise.resolve();
+  }
+
+  private settle(entry: InFlight, decision: Decision): Promise<void> {
+    return this.claimed(entry, async () => {
+      const { delivery } = entry;
+      const now = new Date().toISOString();
+      const firstFailureAt = delivery.message.headers[Headers.firstFailureAt] ?? now;
+      let reason: DeadLetterReason;
+      if (decision.kind === 'retry') {
+        const verdict = decideRetry(this.settings.retry, decision.error, delivery.attempt);
+        if (verdict.retry) {
+          const delayMs = decision.delayMs ?? verdict.delayMs;
+          this.log('debug', { id: delivery.message.id, attempt: delivery.attempt, delayMs }, 'omnibus: retry scheduled');
+          return entry.settleWith((d) => d.nack({ delayMs, headers: { [Headers.firstFailureAt]: firstFailureAt } }));
+        }
+        reason = verdict.reason;
+      } else {
+        reason = decision.reason;
       }
-      return this.deadLetter(entry, verdict.reason, decision.error, firstFailureAt, now);
-    }
-    return this.deadLetter(entry, decision.reason, decision.error, firstFailureAt, now);
+      return this.deadLetter(entry, { reason, failures: 0, error: decision.error, firstFailureAt, lastFailureAt: now });
+    });
   }
 
-  private async deadLetter(entry: InFlight, reason: DeadLetterReason, error: unknown, firstFailureAt: string, lastFailureAt: string): Promise<void> {
+  /** A dead letter still to be stored for this delivery, if its handling is over. */
+  private pendingFor(delivery: Delivery): DeadLetterAttempt | undefined {
+    const { message, attempt } = delivery;
+    const remembered = pendingDeadLetterOf(message.headers) ?? this.pending.get(message.id);
+    const firstFailureAt = message.headers[Headers.firstFailureAt] ?? new Date().toISOString();
+    const lastFailureAt = new Date().toISOString();
+    if (remembered) {
+      const error = Object.assign(new Error(remembered.errorMessage), { name: remembered.errorName, stack: '' });
+      return { reason: remembered.reason, failures: remembered.failures, error, firstFailureAt, lastFailureAt };
+    }
+    // The final attempt was handed over before (and not finished: a crash or a lost ack): never run it again.
+    if (attempt > this.settings.retry.maxAttempts) {
+      const error = new Error(`delivered again after its final attempt (attempt ${attempt}, maxAttempts ${this.settings.retry.maxAttempts})`);
+      return { reason: 'max-attempts', failures: 0, error, firstFailureAt, lastFailureAt };
+    }
+    return undefined;
+  }
+
+  /**
+   * Store the dead-letter copy, then ack. If it cannot be stored, the message is kept on the
+   * broker (nacked, never acked), marked so that its handler never runs again, and the
+   * dead-letter publish is retried with backoff.
+   */
+  private async deadLetter(entry: InFlight, attempt: DeadLetterAttempt): Promise<void> {
     const { delivery } = entry;
     const original = delivery.message;
-    const failure = describeError(error);
-    const { [Headers.firstFailureAt]: _bookkeeping, ...kept } = original.headers;
-    const deadLetter: OutgoingMessage = {
-      id: original.id,
-      topic: this.settings.deadLetterTopic,
-      key: original.key,
-      body: original.body,
-      headers: {
-        ...kept,
-        [DeadLetterHeaders.topic]: original.topic,
-        [DeadLetterHeaders.group]: this.settings.group,
-        [DeadLetterHeaders.attempts]: String(delivery.attempt),
-        [DeadLetterHeaders.reason]: reason,
-        [DeadLetterHeaders.errorName]: failure.name,
-        [DeadLetterHeaders.errorMessage]: failure.message,
-        [DeadLetterHeaders.errorStack]: failure.stack,
-        [DeadLetterHeaders.firstFailureAt]: firstFailureAt,
-        [DeadLetterHeaders.lastFailureAt]: lastFailureAt,
-      },
-    };
-    if (entry.settled) return;
     try {
+      const copy = deadLetterMessage({
+        original,
+        deadLetterTopic: this.settings.deadLetterTopic,
+        group: this.settings.group,
+        attempt: delivery.attempt,
+        reason: attempt.reason,
+        error: attempt.error,
+        firstFailureAt: attempt.firstFailureAt,
+        lastFailureAt: attempt.lastFailureAt,
+      });
+      const bytes = messageBytes(copy);
+      const limit = this.settings.transport.capabilities.maxMessageBytes;
+      if (bytes > limit) throw new MessageTooLargeError({ topic: copy.topic, bytes, limit, what: 'the dead-letter copy' });
       // The dead-letter topic keeps its messages even before anyone reads it.
       this.deadLetterGroup ??= this.settings.transport.ensureGroup(this.settings.deadLetterTopic, DEAD_LETTER_GROUP);
       await this.deadLetterGroup.catch((error: unknown) => {
         this.deadLetterGroup = undefined;
         throw error;
       });
-      await this.settings.transport.publish([deadLetter]);
-    } catch (publishError) {
-      // Never drop it: put the message back and try again later.
-      this.settings.logger.error({ err: publishError, id: original.id }, 'omnibus: dead-lettering failed, message released');
-      return entry.settleWith(() => delivery.nack({ delayMs: DEAD_LETTER_FAILURE_DELAY_MS }));
+      await this.settings.transport.publish([copy]);
+    } catch (cause) {
+      const failures = attempt.failures + 1;
+      const delayMs = backoffDelay(DEAD_LETTER_RETRY, failures);
+      const error = new DeadLetterError(
+        `message "${original.id}" of topic "${original.topic}" (group "${this.settings.group}") could not be stored in dead-letter topic "${this.settings.deadLetterTopic}" (${failures} failure${failures === 1 ? '' : 's'}): ${thrownMessage(cause)}; it is kept and the dead-letter publish is retried in ${delayMs} ms, its handler is not run again`,
+        { cause, topic: this.settings.deadLetterTopic, messageId: original.id },
+      );
+      const description = describeThrown(attempt.error);
+      const pending: PendingDeadLetter = { reason: attempt.reason, failures, errorName: description.name, errorMessage: description.message };
+      this.remember(original.id, pending);
+      this.log('error', { err: error, id: original.id, failures, delayMs }, 'omnibus: dead-lettering failed, message kept');
+      return entry.settleWith((d) => d.nack({ delayMs, headers: { [Headers.firstFailureAt]: attempt.firstFailureAt, ...pendingDeadLetterHeaders(pending) } }));
     }
-    this.settings.logger.warn({ id: original.id, topic: original.topic, group: this.settings.group, reason, error: failure.message }, 'omnibus: message dead-lettered');
-    await entry.settleWith(() => delivery.ack());
+    this.pending.delete(original.id);
+    this.log('warn', { id: original.id, topic: original.topic, group: this.settings.group, reason: attempt.reason }, 'omnibus: message dead-lettered');
+    await entry.settleWith((d) => d.ack());
+  }
+
+  private remember(id: string, pending: PendingDeadLetter): void {
+    this.pending.delete(id);
+    this.pending.set(id, pending);
+    // Oldest first: a Map iterates in insertion order.
+    if (this.pending.size > MAX_REMEMBERED_PENDING) this.pending.delete(this.pending.keys().next().value as string);
+  }
+
+  /** A logger that throws must not keep a delivery from being settled. */
+  private log(level: 'debug' | 'warn' | 'error', fields: Record<string, unknown>, message: string): void {
+    try {
+      this.settings.logger[level](fields, message);
+    } catch {
+      // nothing sensible to do: the log line is lost, the delivery is not
+    }
   }
 
   /**
@@ -256,11 +305,14 @@ export class Consumer<TBody> {
     clearTimeout(timer);
     if (!drained) {
       const left = [...this.inFlight];
-      this.settings.logger.warn({ count: left.length, timeoutMs }, 'omnibus: drain timeout, releasing unfinished messages for redelivery');
+      this.log('warn', { count: left.length, timeoutMs }, 'omnibus: drain timeout, releasing unfinished messages for redelivery');
+      // Only deliveries still in their handler are released; one whose outcome is being carried
+      // out (a dead-letter publish in flight) is owned by that outcome and awaited instead.
       await Promise.allSettled(
         left.map((entry) => {
+          if (!entry.claim()) return entry.done;
           entry.abort(new Error('subscription closed: drain timeout expired'));
-          return entry.settleWith(() => entry.delivery.nack());
+          return entry.settleWith((d) => d.nack());
         }),
       );
     }
@@ -268,23 +320,17 @@ export class Consumer<TBody> {
   }
 }
 
+/** A dead letter to store: why, the failure it records, and how often storing it failed already. */
+interface DeadLetterAttempt {
+  readonly reason: DeadLetterReason;
+  readonly failures: number;
+  readonly error: unknown;
+  readonly firstFailureAt: string;
+  readonly lastFailureAt: string;
+}
+
 /** The group core declares on every dead-letter topic, so its messages are kept until read. */
 export const DEAD_LETTER_GROUP = 'omnibus-dead-letter';
-
-function describeError(error: unknown): { name: string; message: string; stack: string } {
-  if (error instanceof Error) {
-    return {
-      name: error.name,
-      message: truncate(error.message, MAX_ERROR_MESSAGE),
-      stack: truncate(error.stack ?? '', MAX_ERROR_STACK),
-    };
-  }
-  return { name: 'NonError', message: truncate(String(error), MAX_ERROR_MESSAGE), stack: '' };
-}
-
-function truncate(text: string, max: number): string {
-  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
-}
 
 function parseTime(value: string | undefined): Date {
   const time = value ? Date.parse(value) : Number.NaN;

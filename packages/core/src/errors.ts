@@ -13,6 +13,8 @@ export const ErrorCodes = {
   timeout: 'TIMEOUT',
   closed: 'CLOSED',
   unsupported: 'UNSUPPORTED',
+  messageTooLarge: 'MESSAGE_TOO_LARGE',
+  deadLetter: 'DEAD_LETTER_FAILED',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
@@ -57,6 +59,43 @@ export class PublishError extends OmnibusError {
   constructor(message: string, options?: { cause?: unknown; topic?: string }) {
     super(ErrorCodes.publish, message, options);
     this.topic = options?.topic;
+  }
+}
+
+/**
+ * A message larger than the transport accepts. Nothing of its batch was sent. `index` is its
+ * position in the batch (undefined for a single message); `bytes` and `limit` are in the
+ * measure of `messageBytes` (body, key, header names and values).
+ */
+export class MessageTooLargeError extends OmnibusError {
+  readonly topic: string;
+  readonly index: number | undefined;
+  readonly bytes: number;
+  readonly limit: number;
+  constructor(details: { topic: string; bytes: number; limit: number; index?: number | undefined; what?: string; hint?: string }) {
+    const what = details.what ?? (details.index === undefined ? 'the message' : `message ${details.index} of the batch`);
+    super(
+      ErrorCodes.messageTooLarge,
+      `${what} to topic "${details.topic}" is ${details.bytes} bytes (body, key and headers); the limit is ${details.limit} bytes${details.hint ?? ''}: publish a smaller body, or store the payload elsewhere and send a reference`,
+    );
+    this.topic = details.topic;
+    this.index = details.index;
+    this.bytes = details.bytes;
+    this.limit = details.limit;
+  }
+}
+
+/**
+ * A message's dead-letter copy could not be stored. The message is kept on the broker
+ * (never acked), its handler is not run again, and the dead-letter publish is retried with backoff.
+ */
+export class DeadLetterError extends OmnibusError {
+  readonly topic: string;
+  readonly messageId: string;
+  constructor(message: string, options: { cause?: unknown; topic: string; messageId: string }) {
+    super(ErrorCodes.deadLetter, message, options);
+    this.topic = options.topic;
+    this.messageId = options.messageId;
   }
 }
 

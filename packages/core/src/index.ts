@@ -3,7 +3,14 @@ export type { BusConfig, TransportName } from './create-bus.js';
 export { Bus, deadLetterTopicName, deadLetterTopicOf, DEAD_LETTER_GROUP } from './bus.js';
 export type { PublishOptions, BatchItem, SubscribeOptions, Subscription, BusSettings } from './bus.js';
 export { defineTopic, rawTopic, assertTopicName, assertGroupName } from './topic.js';
-export type { Topic, TopicOptions, BodyOf } from './topic.js';
+export type { Topic, TopicOptions, BodyOf, InputOf } from './topic.js';
+export { MAX_TOPIC_NAME_LENGTH, MAX_DEFINED_TOPIC_NAME_LENGTH } from './topic.js';
+export { DEAD_LETTER_HEADROOM_BYTES, PendingDeadLetterHeaders } from './dead-letter.js';
+export { messageBytes } from './message-size.js';
+export { assertDelayMs } from './delay.js';
+export { describeThrown, thrownMessage, safeString, cutBytes, ErrorDescriptionBudget } from './describe-error.js';
+export type { ErrorDescription } from './describe-error.js';
+export { DEFAULT_MAX_PUBLISHES_IN_FLIGHT } from './bus.js';
 export { jsonCodec, bytesCodec } from './codec.js';
 export type { Codec } from './codec.js';
 export { Headers, DeadLetterHeaders, isReservedHeader } from './headers.js';
@@ -23,6 +30,8 @@ export {
   TimeoutError,
   ClosedError,
   UnsupportedError,
+  MessageTooLargeError,
+  DeadLetterError,
   ErrorCodes,
   isOmnibusError,
 } from './errors.js';

@@ -2,8 +2,18 @@ import type { z } from 'zod';
 import { bytesCodec, type Codec } from './codec.js';
 import { ConfigError } from './errors.js';
 
-/** Portable across every broker: Kafka topic names, NATS subject tokens, Redis keys, AMQP exchanges. */
+/**
+ * Portable across every broker: Kafka topic names, NATS subject tokens, Redis keys, AMQP
+ * exchanges. Names start with a letter or digit, so a name starting with anything else
+ * (`_`, `.`, `-`) is free for a transport's internal objects: no user name can reach it.
+ */
 const TOPIC_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;
+export const MAX_TOPIC_NAME_LENGTH = 200;
+/**
+ * A topic defined with a schema leaves room for its dead-letter topic (`<topic>.dlq`) and
+ * that one's own (`<topic>.dlq.dlq`, where a reader of dead letters fails), within 200.
+ */
+export const MAX_DEFINED_TOPIC_NAME_LENGTH = MAX_TOPIC_NAME_LENGTH - 2 * '.dlq'.length;
 /** Group names may not contain dots (NATS durable names). */
 const GROUP_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,199}$/;
 
@@ -11,15 +21,21 @@ const GROUP_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,199}$/;
  * A named, typed topic. The schema validates bodies before publishing and after
  * receiving; `z.infer` of it types `msg.body`.
  */
-export interface Topic<TBody = unknown> {
+export interface Topic<TBody = unknown, TInput = TBody> {
   readonly name: string;
-  /** `undefined`: the body is not validated (raw topics). */
-  readonly schema: z.ZodType<TBody> | undefined;
+  /**
+   * `undefined`: the body is not validated (raw topics). Publishing takes the schema's input
+   * type (`TInput`, before `.default()` or `.transform()`); handlers get its output (`TBody`).
+   */
+  readonly schema: z.ZodType<TBody, TInput> | undefined;
   /** `undefined`: the bus's codec (JSON by default). */
   readonly codec: Codec | undefined;
 }
 
-export type BodyOf<T> = T extends Topic<infer B> ? B : never;
+/** What a handler receives of a topic (the schema's output). */
+export type BodyOf<T> = T extends Topic<infer B, infer _I> ? B : never;
+/** What publishing to a topic takes (the schema's input). */
+export type InputOf<T> = T extends Topic<infer _B, infer I> ? I : never;
 
 export interface TopicOptions {
   readonly codec?: Codec;
@@ -29,9 +45,12 @@ export function defineTopic<TSchema extends z.ZodType>(
   name: string,
   schema: TSchema,
   options: TopicOptions = {},
-): Topic<z.infer<TSchema>> {
+): Topic<z.output<TSchema>, z.input<TSchema>> {
   assertTopicName(name);
-  return Object.freeze({ name, schema: schema as z.ZodType<z.infer<TSchema>>, codec: options.codec });
+  if (name.length > MAX_DEFINED_TOPIC_NAME_LENGTH) {
+    throw new ConfigError('topic', `"${name}" is ${name.length} characters: a topic may have at most ${MAX_DEFINED_TOPIC_NAME_LENGTH}, so that its dead-letter topics ("<topic>.dlq", "<topic>.dlq.dlq") fit in ${MAX_TOPIC_NAME_LENGTH}`);
+  }
+  return Object.freeze({ name, schema: schema as z.ZodType<z.output<TSchema>, z.input<TSchema>>, codec: options.codec });
 }
 
 /** A topic whose bodies are bytes, neither decoded nor validated (e.g. to read a dead-letter topic). */
