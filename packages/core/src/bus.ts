@@ -198,14 +198,15 @@ export class Bus implements AsyncDisposable {
   }
 
   private envelope<TInput>(topic: Topic<unknown, TInput>, item: BatchItem<TInput>, index: number | undefined, time: string): PublishEnvelope {
-    let body: unknown = item.body;
+    // The wire carries the schema's input: the consumer parses it again, so a `.transform()` or
+    // `.default()` runs once, on the way in to the handler (its output would not parse again).
+    const body: unknown = item.body;
     if (topic.schema) {
       const parsed = topic.schema.safeParse(item.body);
       if (!parsed.success) {
         const issues = index === undefined ? parsed.error.issues : parsed.error.issues.map((i) => ({ ...i, path: [index, ...i.path] }));
         throw new ValidationError(topic.name, issues, { cause: parsed.error });
       }
-      body = parsed.data;
     }
     const headers: Record<string, string> = {};
     for (const [name, value] of Object.entries(item.headers ?? {})) {
