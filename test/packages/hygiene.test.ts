@@ -31,6 +31,10 @@ describe('package manifests', () => {
     expect(existsSync(join(root, 'packages', dir, main?.['@omnibus/source'] ?? 'missing'))).toBe(true);
   });
 
+  it.each(packages)('%s has a README for its npm page', (dir) => {
+    expect(existsSync(join(root, 'packages', dir, 'README.md'))).toBe(true);
+  });
+
   it('keeps @omnibus/core on zod alone, with no broker client import', () => {
     expect(Object.keys(manifest('core').dependencies ?? {})).toEqual(['zod']);
     const sources = readdirSync(join(root, 'packages/core/src'), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts'));

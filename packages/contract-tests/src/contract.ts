@@ -9,6 +9,7 @@ import {
   Signal,
   ValidationError,
   deadLetterTopicOf,
+  readDeadLetter,
   defineTopic,
   handlerSpy,
   type Bus,
@@ -403,6 +404,7 @@ export function describeTransportContract(name: string, makeTransport: MakeTrans
         expect(Number.isNaN(first) || Number.isNaN(last)).toBe(false);
         expect(first).toBeLessThanOrEqual(last);
         if ((await capabilities(bus)).redeliveryHeaders) expect(last - first).toBeGreaterThanOrEqual(150);
+        expect(readDeadLetter(letter.message)).toMatchObject({ originalTopic: topic.name, group: 'billing', attempts: 3, reason: 'max-attempts', error: { name: 'TypeError', message: 'always broken' } });
         expect(letter.message.headers.traceparent).toBe('00-abc-def-01');
         expect(letter.message.key).toBe('k');
         expect(JSON.parse(new TextDecoder().decode(letter.message.body))).toEqual(order(1));

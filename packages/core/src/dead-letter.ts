@@ -87,3 +87,38 @@ export function pendingDeadLetterHeaders(pending: PendingDeadLetter): Record<str
     [DeadLetterHeaders.errorMessage]: cutBytes(pending.errorMessage, 256),
   };
 }
+
+/** What the `omnibus-dlq-*` headers of a dead letter say, typed. */
+export interface DeadLetterInfo {
+  readonly originalTopic: string;
+  readonly group: string;
+  readonly attempts: number;
+  readonly reason: DeadLetterReason | string;
+  readonly error: { readonly name: string; readonly message: string; readonly stack: string };
+  readonly firstFailureAt: Date | undefined;
+  readonly lastFailureAt: Date | undefined;
+}
+
+/**
+ * Read the dead-letter headers of a message received from a dead-letter topic (they are in
+ * `msg.envelope`, like every header core writes; `msg.headers` shows only the user's).
+ * `undefined` when the message carries none (it was not dead-lettered by Omnibus).
+ */
+export function readDeadLetter(message: { readonly envelope: Readonly<Record<string, string>> }): DeadLetterInfo | undefined {
+  const h = message.envelope;
+  const originalTopic = h[DeadLetterHeaders.topic];
+  if (originalTopic === undefined) return undefined;
+  const time = (value: string | undefined) => {
+    const ms = value === undefined ? Number.NaN : Date.parse(value);
+    return Number.isNaN(ms) ? undefined : new Date(ms);
+  };
+  return {
+    originalTopic,
+    group: h[DeadLetterHeaders.group] ?? '',
+    attempts: Number(h[DeadLetterHeaders.attempts] ?? 0),
+    reason: h[DeadLetterHeaders.reason] ?? '',
+    error: { name: h[DeadLetterHeaders.errorName] ?? '', message: h[DeadLetterHeaders.errorMessage] ?? '', stack: h[DeadLetterHeaders.errorStack] ?? '' },
+    firstFailureAt: time(h[DeadLetterHeaders.firstFailureAt]),
+    lastFailureAt: time(h[DeadLetterHeaders.lastFailureAt]),
+  };
+}

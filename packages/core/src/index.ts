@@ -5,7 +5,8 @@ export type { PublishOptions, BatchItem, SubscribeOptions, Subscription, BusSett
 export { defineTopic, rawTopic, assertTopicName, assertGroupName } from './topic.js';
 export type { Topic, TopicOptions, BodyOf, InputOf } from './topic.js';
 export { MAX_TOPIC_NAME_LENGTH, MAX_DEFINED_TOPIC_NAME_LENGTH } from './topic.js';
-export { DEAD_LETTER_HEADROOM_BYTES, PendingDeadLetterHeaders } from './dead-letter.js';
+export { DEAD_LETTER_HEADROOM_BYTES, PendingDeadLetterHeaders, readDeadLetter } from './dead-letter.js';
+export type { DeadLetterInfo } from './dead-letter.js';
 export { messageBytes } from './message-size.js';
 export { assertDelayMs } from './delay.js';
 export { describeThrown, thrownMessage, safeString, cutBytes, ErrorDescriptionBudget } from './describe-error.js';
