@@ -124,7 +124,7 @@ export class Bus implements AsyncDisposable {
   async publishBatch<TInput>(topic: Topic<unknown, TInput>, items: readonly BatchItem<TInput>[]): Promise<string[]> {
     this.assertOpen();
     const time = new Date().toISOString(); // one publish call, one ce-time
-    const envelopes = items.map((item, index) => this.envelope(topic, item, items.length > 1 ? index : undefined, time));
+    const envelopes = items.map((item, index) => this.envelope(topic, item, index, items.length, time));
     if (envelopes.some((e) => e.delayMs) && this.settings.transport.capabilities.delayedPublish === 'none') {
       throw new UnsupportedError(`transport "${this.settings.transport.name}" does not support delayed publish`);
     }
@@ -159,6 +159,7 @@ export class Bus implements AsyncDisposable {
       retry: parsed.retry,
       deadLetterTopic,
       middleware: this.settings.middleware.flatMap((m) => (m.consume ? [m.consume] : [])),
+      settled: this.settings.middleware.flatMap((m) => (m.settled ? [m.settled] : [])),
       logger: this.settings.logger,
     });
     await consumer.start(parsed.concurrency);
@@ -197,7 +198,8 @@ export class Bus implements AsyncDisposable {
     if (this.closed) throw new ClosedError('the bus is closed');
   }
 
-  private envelope<TInput>(topic: Topic<unknown, TInput>, item: BatchItem<TInput>, index: number | undefined, time: string): PublishEnvelope {
+  private envelope<TInput>(topic: Topic<unknown, TInput>, item: BatchItem<TInput>, batchIndex: number, batchSize: number, time: string): PublishEnvelope {
+    const index = batchSize > 1 ? batchIndex : undefined;
     // The wire carries the schema's input: the consumer parses it again, so a `.transform()` or
     // `.default()` runs once, on the way in to the handler (its output would not parse again).
     const body: unknown = item.body;
@@ -223,7 +225,7 @@ export class Bus implements AsyncDisposable {
     headers[Headers.time] = time;
     headers[Headers.specVersion] = '1.0';
     headers[Headers.contentType] = codec.contentType;
-    return { topic: topic.name, id, key: item.key, headers, body, delayMs: item.delayMs };
+    return { topic: topic.name, id, key: item.key, headers, body, delayMs: item.delayMs, transport: this.settings.transport.name, batchSize, batchIndex };
   }
 
   /**

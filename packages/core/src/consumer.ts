@@ -8,11 +8,11 @@ import { Headers, userHeaders, type DeadLetterReason } from './headers.js';
 import { InFlight } from './in-flight.js';
 import { messageBytes } from './message-size.js';
 import type { Logger } from './logger.js';
-import type { ConsumeMiddleware, Handler, HandlerContext, Message } from './message.js';
+import type { ConsumeMiddleware, Handler, HandlerContext, Message, SettledEvent, SettledHook } from './message.js';
 import { compose } from './middleware.js';
 import { decideRetry, type RetryPolicy } from './retry.js';
 import type { Topic } from './topic.js';
-import type { Delivery, Transport, TransportSubscription } from './transport.js';
+import type { Delivery, DeliveryMetadata, Transport, TransportSubscription } from './transport.js';
 
 /** Everything the consumer needs, resolved by the bus. */
 export interface ConsumerSettings<TBody> {
@@ -24,8 +24,15 @@ export interface ConsumerSettings<TBody> {
   readonly retry: RetryPolicy;
   readonly deadLetterTopic: string;
   readonly middleware: readonly ConsumeMiddleware[];
+  /** Called after every settlement (see Middleware.settled). */
+  readonly settled: readonly SettledHook[];
   readonly logger: Logger;
 }
+
+/** What a settled hook is told besides the delivery's own facts. */
+type Outcome = Pick<SettledEvent, 'outcome' | 'reason' | 'delayMs' | 'error'>;
+
+const NO_METADATA: DeliveryMetadata = Object.freeze({});
 
 /** When the dead-letter copy cannot be stored, the message is kept and the publish retried with this backoff. */
 const DEAD_LETTER_RETRY: Backoff = { type: 'exponential', initialDelayMs: 1_000, maxDelayMs: 300_000, factor: 2, jitter: true };
@@ -84,11 +91,11 @@ export class Consumer<TBody> {
   }
 
   private accept(delivery: Delivery): void {
-    const entry = new InFlight(delivery);
+    const entry = new InFlight(delivery, this.settings.settled.length > 0);
     if (this.stopping) {
       // Arrived after stop(): hand it back untouched.
       entry.claim();
-      void entry.settleWith((d) => d.nack()).catch(() => {});
+      void this.outcome(entry, entry.settleWith((d) => d.nack()), { outcome: 'released' }).catch(() => {});
       return;
     }
     this.inFlight.add(entry);
@@ -106,7 +113,7 @@ export class Consumer<TBody> {
     } catch (error) {
       const released = entry.state !== 'settled';
       this.log('error', { err: error, id: entry.delivery.message.id, released }, 'omnibus: failed to settle a delivery');
-      if (released) await entry.settleWith((d) => d.nack({ delayMs: backoffDelay(DEAD_LETTER_RETRY, 1) })).catch(() => {});
+      if (released) await this.outcome(entry, entry.settleWith((d) => d.nack({ delayMs: backoffDelay(DEAD_LETTER_RETRY, 1) })), { outcome: 'released', error }).catch(() => {});
     } finally {
       this.inFlight.delete(entry);
     }
@@ -147,8 +154,11 @@ export class Consumer<TBody> {
       attempt: delivery.attempt,
       publishedAt: parseTime(transported.headers[Headers.time]),
       envelope: transported.headers,
+      metadata: delivery.metadata ?? NO_METADATA,
     };
+    entry.message = message;
     const context: HandlerContext = {
+      transport: this.settings.transport.name,
       group: this.settings.group,
       attempt: delivery.attempt,
       logger: this.settings.logger,
@@ -174,7 +184,35 @@ export class Consumer<TBody> {
     const decision = explicit ?? failure;
     if (decision) return this.settle(entry, decision);
     // The common outcome, settled without the closures and promises of settle(): ack.
-    return entry.ack();
+    if (this.settings.settled.length === 0) return entry.ack();
+    if (entry.state !== 'handling') return; // released by a drain, which reported it
+    return this.outcome(entry, entry.ack(), { outcome: 'ack' });
+  }
+
+  /** Await a settlement, then tell the settled hooks (a hook that throws is ignored). */
+  private async outcome(entry: InFlight, settlement: Promise<void>, outcome: Outcome): Promise<void> {
+    await settlement;
+    const hooks = this.settings.settled;
+    if (hooks.length === 0) return;
+    const { delivery } = entry;
+    const event: SettledEvent = {
+      transport: this.settings.transport.name,
+      topic: delivery.message.topic,
+      group: this.settings.group,
+      messageId: delivery.message.id,
+      attempt: delivery.attempt,
+      ...outcome,
+      message: entry.message,
+      metadata: delivery.metadata ?? NO_METADATA,
+      durationMs: performance.now() - entry.startedAt,
+    };
+    for (const hook of hooks) {
+      try {
+        hook(event);
+      } catch {
+        // documented: hooks must not throw; one that does changes nothing
+      }
+    }
   }
 
   /** Run an outcome only if this delivery is still ours (a drain may have released it meanwhile). */
@@ -193,7 +231,7 @@ export class Consumer<TBody> {
         if (verdict.retry) {
           const delayMs = decision.delayMs ?? verdict.delayMs;
           this.log('debug', { id: delivery.message.id, attempt: delivery.attempt, delayMs }, 'omnibus: retry scheduled');
-          return entry.settleWith((d) => d.nack({ delayMs, headers: { [Headers.firstFailureAt]: firstFailureAt } }));
+          return this.outcome(entry, entry.settleWith((d) => d.nack({ delayMs, headers: { [Headers.firstFailureAt]: firstFailureAt } })), { outcome: 'retry', delayMs, error: decision.error });
         }
         reason = verdict.reason;
       } else {
@@ -261,11 +299,12 @@ export class Consumer<TBody> {
       const pending: PendingDeadLetter = { reason: attempt.reason, failures, errorName: description.name, errorMessage: description.message };
       this.remember(original.id, pending);
       this.log('error', { err: error, id: original.id, failures, delayMs }, 'omnibus: dead-lettering failed, message kept');
-      return entry.settleWith((d) => d.nack({ delayMs, headers: { [Headers.firstFailureAt]: attempt.firstFailureAt, ...pendingDeadLetterHeaders(pending) } }));
+      const settlement = entry.settleWith((d) => d.nack({ delayMs, headers: { [Headers.firstFailureAt]: attempt.firstFailureAt, ...pendingDeadLetterHeaders(pending) } }));
+      return this.outcome(entry, settlement, { outcome: 'dead-letter-pending', reason: attempt.reason, delayMs, error });
     }
     this.pending.delete(original.id);
     this.log('warn', { id: original.id, topic: original.topic, group: this.settings.group, reason: attempt.reason }, 'omnibus: message dead-lettered');
-    await entry.settleWith((d) => d.ack());
+    await this.outcome(entry, entry.settleWith((d) => d.ack()), { outcome: 'dead-letter', reason: attempt.reason, error: attempt.error });
   }
 
   private remember(id: string, pending: PendingDeadLetter): void {
@@ -311,8 +350,9 @@ export class Consumer<TBody> {
       await Promise.allSettled(
         left.map((entry) => {
           if (!entry.claim()) return entry.done;
-          entry.abort(new Error('subscription closed: drain timeout expired'));
-          return entry.settleWith((d) => d.nack());
+          const reason = new Error('subscription closed: drain timeout expired');
+          entry.abort(reason);
+          return this.outcome(entry, entry.settleWith((d) => d.nack()), { outcome: 'released', error: reason });
         }),
       );
     }

@@ -1,3 +1,4 @@
+import type { Message } from './message.js';
 import type { Delivery } from './transport.js';
 
 /**
@@ -18,7 +19,16 @@ export class InFlight {
   /** Created on first use: most handlers never read ctx.signal, and one per delivery is measurable. */
   private controller: AbortController | undefined;
   private abortReason: Error | undefined;
-  constructor(readonly delivery: Delivery) {}
+  /** The message handed to middleware and handler, once decoded (for the settled hooks). */
+  message: Message<unknown> | undefined;
+  /** performance.now() at hand-over; only read when a settled hook is installed. */
+  readonly startedAt: number;
+  constructor(
+    readonly delivery: Delivery,
+    timed: boolean,
+  ) {
+    this.startedAt = timed ? performance.now() : 0;
+  }
 
   get state(): InFlightState {
     return this.current;
@@ -46,7 +56,12 @@ export class InFlight {
   settleWith(settle: (delivery: Delivery) => Promise<void>): Promise<void> {
     if (this.current === 'settled') return Promise.resolve();
     this.current = 'settled';
-    return settle(this.delivery);
+    try {
+      return settle(this.delivery);
+    } catch (error) {
+      // A transport whose ack/nack throws synchronously: the same as a rejection.
+      return Promise.reject(error);
+    }
   }
 
   /** The common outcome without closures: handling → settled by ack. */

@@ -20,7 +20,7 @@ export { BackoffSchema, backoffDelay } from './backoff.js';
 export type { Backoff, BackoffInput } from './backoff.js';
 export { RetryPolicySchema, NonRetryableError, decideRetry } from './retry.js';
 export type { RetryPolicy, RetryPolicyInput, RetryDecision } from './retry.js';
-export type { Message, HandlerContext, Handler, PublishEnvelope, PublishMiddleware, ConsumeMiddleware, Middleware } from './message.js';
+export type { Message, HandlerContext, Handler, PublishEnvelope, PublishMiddleware, ConsumeMiddleware, Middleware, SettledEvent, SettledHook, SettledOutcome } from './message.js';
 export {
   OmnibusError,
   ConfigError,
@@ -47,6 +47,7 @@ export type {
   TransportMessage,
   OutgoingMessage,
   Delivery,
+  DeliveryMetadata,
   NackOptions,
   SubscribeParams,
   TransportSubscription,

@@ -1,4 +1,6 @@
+import type { DeadLetterReason } from './headers.js';
 import type { Logger } from './logger.js';
+import type { DeliveryMetadata } from './transport.js';
 
 /** A received message, as a handler sees it. */
 export interface Message<TBody = unknown> {
@@ -13,10 +15,14 @@ export interface Message<TBody = unknown> {
   readonly publishedAt: Date;
   /** CloudEvents attributes and every raw header as transported. */
   readonly envelope: Readonly<Record<string, string>>;
+  /** Broker facts about this delivery (partition, offset, delivery tag), where the transport has them. */
+  readonly metadata: DeliveryMetadata;
 }
 
 /** What a handler can do besides returning (ack) or throwing (retry per policy). */
 export interface HandlerContext {
+  /** The transport's name ('memory', 'rabbitmq', 'kafka', 'redis', 'nats', or a third party's). */
+  readonly transport: string;
   readonly group: string;
   readonly attempt: number;
   readonly logger: Logger;
@@ -38,12 +44,57 @@ export interface PublishEnvelope {
   readonly headers: Record<string, string>;
   readonly body: unknown;
   delayMs: number | undefined;
+  /** The transport's name, as in HandlerContext. */
+  readonly transport: string;
+  /** Messages published in the same call (1 for `publish`), and this one's position among them. */
+  readonly batchSize: number;
+  readonly batchIndex: number;
 }
 
 export type PublishMiddleware = (envelope: PublishEnvelope, next: () => Promise<void>) => Promise<void>;
 export type ConsumeMiddleware = (message: Message<unknown>, context: HandlerContext, next: () => Promise<void>) => Promise<void>;
 
+/** How a delivery ended, once its ack or nack was done. */
+export type SettledOutcome =
+  /** The handler finished; acked. */
+  | 'ack'
+  /** Nacked for another attempt after `delayMs`. */
+  | 'retry'
+  /** Stored in the dead-letter topic, then acked. */
+  | 'dead-letter'
+  /** The dead-letter copy could not be stored: kept on the broker, retried later (`error` says why). */
+  | 'dead-letter-pending'
+  /** Released for redelivery without an outcome: a drain timed out, the subscription was stopping, or settling failed. */
+  | 'released';
+
+export interface SettledEvent {
+  readonly transport: string;
+  readonly topic: string;
+  readonly group: string;
+  readonly messageId: string;
+  readonly attempt: number;
+  readonly outcome: SettledOutcome;
+  /** Why it was dead-lettered (outcomes 'dead-letter' and 'dead-letter-pending'). */
+  readonly reason?: DeadLetterReason | undefined;
+  /** The retry delay (outcome 'retry'). */
+  readonly delayMs?: number | undefined;
+  /** What the handler threw, or why the dead-letter copy failed. */
+  readonly error?: unknown;
+  /** The message as consume middleware saw it; undefined when it never got that far (undecodable, invalid, pending dead letter). */
+  readonly message?: Message<unknown> | undefined;
+  readonly metadata: DeliveryMetadata;
+  /** From hand-over by the transport to the end of the settlement. */
+  readonly durationMs: number;
+}
+
+export type SettledHook = (event: SettledEvent) => void;
+
 export interface Middleware {
   readonly publish?: PublishMiddleware;
   readonly consume?: ConsumeMiddleware;
+  /**
+   * Called once per delivery after it was settled, with its outcome (for spans, metrics,
+   * audit logs). Synchronous and must not throw; a throw is caught and dropped.
+   */
+  readonly settled?: SettledHook;
 }

@@ -70,8 +70,25 @@ export interface NackOptions {
  * session: there a late ack of an entry another member has since claimed is applied,
  * which is safe because core acks only after the handler finished.)
  */
+/**
+ * Broker facts about one delivery that core does not use for policy but passes on to
+ * handlers and middleware (tracing, logs). Every field is optional; a transport sets what
+ * its broker has, and may add its own names.
+ */
+export interface DeliveryMetadata {
+  /** Kafka partition. */
+  readonly partition?: number;
+  /** Position in the log: Kafka offset, Redis stream entry id, JetStream stream sequence. */
+  readonly offset?: string;
+  /** The broker's own delivery handle: AMQP delivery tag, JetStream consumer sequence. */
+  readonly deliveryTag?: string;
+  readonly [name: string]: string | number | undefined;
+}
+
 export interface Delivery {
   readonly message: TransportMessage;
+  /** Broker facts about this delivery (see DeliveryMetadata); undefined when there are none. */
+  readonly metadata?: DeliveryMetadata | undefined;
   /**
    * 1-based count of deliveries of this message to this group, surviving
    * redelivery by nack, crash recovery and reconnects.
