@@ -7,7 +7,10 @@ import { ClosedError, ConfigError, MessageTooLargeError, UnsupportedError, Valid
 import { Headers, isReservedHeader } from './headers.js';
 import type { Logger } from './logger.js';
 import type { Handler, Middleware, PublishEnvelope } from './message.js';
+import { DEFAULT_STALL_AFTER_MS, summarizeHealth, type BusHealth, type HealthOptions } from './health.js';
+import type { TopicInspection } from './inspection.js';
 import { compose } from './middleware.js';
+import type { SubscriptionStats } from './subscription-stats.js';
 import { messageBytesOver } from './message-size.js';
 import { PublishWindow } from './publish-window.js';
 import { RetryPolicySchema, type RetryPolicyInput } from './retry.js';
@@ -54,6 +57,8 @@ export interface SubscribeOptions {
 export interface Subscription extends AsyncDisposable {
   readonly topic: string;
   readonly group: string;
+  /** Local statistics of this subscription (counters, handler percentiles, throughput). */
+  stats(): SubscriptionStats;
   /** Drain: stop fetching, wait for in-flight handlers (up to the drain timeout), disconnect. */
   close(options?: { timeoutMs?: number }): Promise<void>;
 }
@@ -169,7 +174,8 @@ export class Bus implements AsyncDisposable {
       await consumer.close(closeOptions?.timeoutMs ?? drainTimeoutMs);
       this.consumers.delete(consumer as Consumer<unknown>);
     };
-    return { topic: topic.name, group: parsed.group, close, [Symbol.asyncDispose]: () => close() };
+    const stats = () => consumer.stats.snapshot(topic.name, parsed.group, consumer.activeCount);
+    return { topic: topic.name, group: parsed.group, stats, close, [Symbol.asyncDispose]: () => close() };
   }
 
   /** Create a group without consuming, so messages published from now on are kept for it. */
@@ -177,6 +183,34 @@ export class Bus implements AsyncDisposable {
     this.assertOpen();
     assertGroupName(group);
     await this.settings.transport.ensureGroup(typeof topic === 'string' ? topic : topic.name, group);
+  }
+
+  /** Local statistics of every open subscription of this bus. */
+  stats(): SubscriptionStats[] {
+    return [...this.consumers].map((consumer) => consumer.stats.snapshot(consumer.topicName, consumer.group, consumer.activeCount));
+  }
+
+  /** The transport's connection and every subscription, for liveness and readiness probes. */
+  health(options: HealthOptions = {}): BusHealth {
+    const stallAfterMs = options.stallAfterMs ?? DEFAULT_STALL_AFTER_MS;
+    const transport = this.settings.transport;
+    return summarizeHealth(transport.name, transport.health?.(), [...this.consumers].map((consumer) => consumer.health(stallAfterMs)), this.closed !== undefined);
+  }
+
+  /**
+   * Depth and lag of `topic` (for `group`, or every group the broker knows) as the broker
+   * reports them, with the dead letters waiting in its dead-letter topic.
+   */
+  async inspect(topic: { readonly name: string } | string, group?: string, options: { deadLetterTopic?: string } = {}): Promise<TopicInspection> {
+    this.assertOpen();
+    const transport = this.settings.transport;
+    if (!transport.inspect) throw new UnsupportedError(`transport "${transport.name}" cannot inspect depth and lag`);
+    const name = typeof topic === 'string' ? topic : topic.name;
+    if (group !== undefined) assertGroupName(group);
+    const deadLetterTopic = options.deadLetterTopic ?? deadLetterTopicName(name);
+    const [own, dead] = await Promise.all([transport.inspect(name, group), transport.inspect(deadLetterTopic, DEAD_LETTER_GROUP)]);
+    const deadGroup = dead.groups.find((g) => g.group === DEAD_LETTER_GROUP);
+    return { ...own, transport: transport.name, deadLettered: deadGroup?.waiting };
   }
 
   /** Drain every subscription, then disconnect the transport. Idempotent. */

@@ -7,6 +7,8 @@ import { DeadLetterError, MessageTooLargeError, ValidationError } from './errors
 import { Headers, userHeaders, type DeadLetterReason } from './headers.js';
 import { InFlight } from './in-flight.js';
 import { messageBytes } from './message-size.js';
+import type { SubscriptionHealth } from './health.js';
+import { StatsRecorder } from './subscription-stats.js';
 import type { Logger } from './logger.js';
 import type { ConsumeMiddleware, Handler, HandlerContext, Message, SettledEvent, SettledHook } from './message.js';
 import { compose } from './middleware.js';
@@ -63,6 +65,10 @@ export class Consumer<TBody> {
   private readonly pending = new Map<string, PendingDeadLetter>();
   private stopping = false;
   private closing: Promise<void> | undefined;
+  private closed = false;
+  readonly stats = new StatsRecorder();
+  /** The latest error seen by this subscription (transport errors, failed settlements, dead letters not stored). */
+  lastError: { readonly message: string; readonly at: Date } | undefined;
 
   constructor(private readonly settings: ConsumerSettings<TBody>) {
     const handler = settings.handler as Handler<unknown>;
@@ -76,8 +82,19 @@ export class Consumer<TBody> {
       group,
       concurrency,
       onDelivery: (delivery) => this.accept(delivery),
-      onError: (error) => this.settings.logger.error({ err: error, topic: topic.name, group }, 'omnibus: transport error'),
+      onError: (error) => {
+        this.noteError(error);
+        this.log('error', { err: error, topic: topic.name, group }, 'omnibus: transport error');
+      },
     });
+  }
+
+  get topicName(): string {
+    return this.settings.topic.name;
+  }
+
+  get group(): string {
+    return this.settings.group;
   }
 
   /** Number of deliveries being handled now. */
@@ -91,7 +108,8 @@ export class Consumer<TBody> {
   }
 
   private accept(delivery: Delivery): void {
-    const entry = new InFlight(delivery, this.settings.settled.length > 0);
+    const entry = new InFlight(delivery);
+    this.stats.received += 1;
     if (this.stopping) {
       // Arrived after stop(): hand it back untouched.
       entry.claim();
@@ -111,6 +129,8 @@ export class Consumer<TBody> {
     try {
       await this.handle(entry);
     } catch (error) {
+      this.stats.failedToSettle += 1;
+      this.noteError(error);
       const released = entry.state !== 'settled';
       this.log('error', { err: error, id: entry.delivery.message.id, released }, 'omnibus: failed to settle a delivery');
       if (released) await this.outcome(entry, entry.settleWith((d) => d.nack({ delayMs: backoffDelay(DEAD_LETTER_RETRY, 1) })), { outcome: 'released', error }).catch(() => {});
@@ -175,23 +195,26 @@ export class Consumer<TBody> {
     };
 
     let failure: Decision | undefined;
+    const started = performance.now();
     try {
       if (this.run) await this.run(message, context);
       else await (this.settings.handler as Handler<unknown>)(message, context);
     } catch (error) {
       failure = { kind: 'retry', delayMs: undefined, error };
     }
+    this.stats.handled(performance.now() - started);
     const decision = explicit ?? failure;
     if (decision) return this.settle(entry, decision);
-    // The common outcome, settled without the closures and promises of settle(): ack.
-    if (this.settings.settled.length === 0) return entry.ack();
+    // The common outcome, settled without the closures of settle(): ack.
     if (entry.state !== 'handling') return; // released by a drain, which reported it
-    return this.outcome(entry, entry.ack(), { outcome: 'ack' });
+    return this.outcome(entry, entry.ack(), ACKED);
   }
 
-  /** Await a settlement, then tell the settled hooks (a hook that throws is ignored). */
+  /** Await a settlement, count it, then tell the settled hooks (a hook that throws is ignored). */
   private async outcome(entry: InFlight, settlement: Promise<void>, outcome: Outcome): Promise<void> {
     await settlement;
+    this.inFlight.delete(entry); // settled: no longer in flight for stats, health and hooks
+    this.stats.settled(outcome.outcome);
     const hooks = this.settings.settled;
     if (hooks.length === 0) return;
     const { delivery } = entry;
@@ -298,6 +321,7 @@ export class Consumer<TBody> {
       const description = describeThrown(attempt.error);
       const pending: PendingDeadLetter = { reason: attempt.reason, failures, errorName: description.name, errorMessage: description.message };
       this.remember(original.id, pending);
+      this.noteError(error);
       this.log('error', { err: error, id: original.id, failures, delayMs }, 'omnibus: dead-lettering failed, message kept');
       const settlement = entry.settleWith((d) => d.nack({ delayMs, headers: { [Headers.firstFailureAt]: attempt.firstFailureAt, ...pendingDeadLetterHeaders(pending) } }));
       return this.outcome(entry, settlement, { outcome: 'dead-letter-pending', reason: attempt.reason, delayMs, error });
@@ -312,6 +336,28 @@ export class Consumer<TBody> {
     this.pending.set(id, pending);
     // Oldest first: a Map iterates in insertion order.
     if (this.pending.size > MAX_REMEMBERED_PENDING) this.pending.delete(this.pending.keys().next().value as string);
+  }
+
+  private noteError(error: unknown): void {
+    this.lastError = { message: thrownMessage(error), at: new Date() };
+  }
+
+  /** Where the subscription is, for health: stalled when deliveries are held longer than `stallAfterMs` without progress. */
+  health(stallAfterMs: number): SubscriptionHealth {
+    const now = performance.now();
+    let oldest = now;
+    for (const entry of this.inFlight) if (entry.startedAt < oldest) oldest = entry.startedAt;
+    const heldMs = now - oldest;
+    const lastProgressAt = this.stats.lastProgressAt ? new Date(this.stats.lastProgressAt) : undefined;
+    const progressedRecently = this.stats.lastProgressAt !== 0 && Date.now() - this.stats.lastProgressAt < stallAfterMs;
+    const state: SubscriptionHealth['state'] = this.closed
+      ? 'closed'
+      : this.stopping
+        ? 'draining'
+        : this.inFlight.size > 0 && heldMs >= stallAfterMs && !progressedRecently
+          ? 'stalled'
+          : 'running';
+    return { topic: this.settings.topic.name, group: this.settings.group, state, inFlight: this.inFlight.size, oldestInFlightMs: this.inFlight.size > 0 ? Math.round(heldMs) : 0, lastProgressAt, lastError: this.lastError };
   }
 
   /** A logger that throws must not keep a delivery from being settled. */
@@ -357,8 +403,11 @@ export class Consumer<TBody> {
       );
     }
     await this.transportSubscription?.close();
+    this.closed = true;
   }
 }
+
+const ACKED: Outcome = { outcome: 'ack' };
 
 /** A dead letter to store: why, the failure it records, and how often storing it failed already. */
 interface DeadLetterAttempt {

@@ -21,14 +21,9 @@ export class InFlight {
   private abortReason: Error | undefined;
   /** The message handed to middleware and handler, once decoded (for the settled hooks). */
   message: Message<unknown> | undefined;
-  /** performance.now() at hand-over; only read when a settled hook is installed. */
-  readonly startedAt: number;
-  constructor(
-    readonly delivery: Delivery,
-    timed: boolean,
-  ) {
-    this.startedAt = timed ? performance.now() : 0;
-  }
+  /** performance.now() at hand-over (settled hooks' durations, stall detection). */
+  readonly startedAt = performance.now();
+  constructor(readonly delivery: Delivery) {}
 
   get state(): InFlightState {
     return this.current;

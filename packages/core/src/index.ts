@@ -61,3 +61,7 @@ export { MemoryBroker } from './memory/memory-broker.js';
 export { handlerSpy, capturePublished } from './testing/handler-spy.js';
 export type { HandlerSpy, SpyCall, SpyOutcome, PublishedCapture } from './testing/handler-spy.js';
 export { Signal } from './testing/wait.js';
+export type { SubscriptionStats } from './subscription-stats.js';
+export type { BusHealth, SubscriptionHealth, TransportHealth, HealthOptions } from './health.js';
+export { DEFAULT_STALL_AFTER_MS } from './health.js';
+export type { Count, GroupInspection, TopicInspection, TransportInspection } from './inspection.js';

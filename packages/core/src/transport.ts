@@ -15,6 +15,8 @@
  * - delivery: one hand-over of one message to one consumer, settled exactly once by
  *   ack (done) or nack (deliver again later).
  */
+import type { TransportHealth } from './health.js';
+import type { TransportInspection } from './inspection.js';
 import type { Logger } from './logger.js';
 
 /** A message as the transport carries it. Every field must round-trip unchanged. */
@@ -166,6 +168,14 @@ export interface Transport {
   subscribe(params: SubscribeParams): Promise<TransportSubscription>;
   /** Close every subscription (releasing unsettled deliveries) and disconnect. Idempotent. */
   close(): Promise<void>;
+  /**
+   * Optional. Read depth and lag from the broker for `topic`: for `group` only, or for every
+   * group of the topic the broker knows. Never creates anything; an unknown topic or group
+   * gives zero counts. Missing: `bus.inspect` throws an UnsupportedError.
+   */
+  inspect?(topic: string, group?: string): Promise<TransportInspection>;
+  /** Optional. The connection's state now, synchronously (no broker round trip). */
+  health?(): TransportHealth;
 }
 
 /** What createBus hands a transport package's `createTransport`. */
