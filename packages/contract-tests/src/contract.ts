@@ -20,6 +20,7 @@ import {
 } from '@omnibus/core';
 import { BusPool, gate, range, uniqueName, type MakeTransport } from './fixtures.js';
 import { hardeningCases } from './hardening.js';
+import { inspectionCases } from './inspection.js';
 
 export interface ContractOptions {
   /** Upper bound for each wait on a message, in ms (default 20 s). Slow brokers may raise it. */
@@ -618,13 +619,14 @@ export function describeTransportContract(name: string, makeTransport: MakeTrans
       });
     });
 
-    describe('hardening', () => {
-      for (const contractCase of hardeningCases) {
+    const table = { hardening: hardeningCases, inspection: inspectionCases };
+    for (const [section, cases] of Object.entries(table)) describe(section, () => {
+      for (const contractCase of cases) {
         it(contractCase.name, async (ctx) => {
           const requires = contractCase.requires;
           if (requires) {
             const probe = await pool.open();
-            if (!requires.check(probe.transport.capabilities)) return ctx.skip(requires.reason);
+            if (!requires.check(probe.transport)) return ctx.skip(requires.reason);
           }
           await contractCase.run({ pool, timeoutMs });
         });

@@ -20,7 +20,7 @@ import {
   type HandlerSpy,
   type Logger,
   type Topic,
-  type TransportCapabilities,
+  type Transport,
 } from '@omnibus/core';
 import { decorateTransport, gate, range, uniqueName, type BusPool } from './fixtures.js';
 
@@ -34,7 +34,7 @@ export interface ContractCase {
   /** The promise (README or issue) the case proves. */
   readonly promise: string;
   /** Capabilities the case needs; it is skipped (with this reason) when they are missing. */
-  readonly requires?: { readonly check: (capabilities: TransportCapabilities) => boolean; readonly reason: string };
+  readonly requires?: { readonly check: (transport: Transport) => boolean; readonly reason: string };
   run(context: CaseContext): Promise<void>;
 }
 
@@ -177,7 +177,7 @@ export const hardeningCases: readonly ContractCase[] = [
   {
     name: 'keeps a message whose dead-letter copy does not fit, retries the dead-letter publish, and never re-runs its handler',
     promise: 'a message that cannot be dead-lettered is kept (never acked, never re-handled), retried with backoff and logged with a typed error',
-    requires: { check: (c) => c.delayedRedelivery !== 'none', reason: 'transport declares no delayed redelivery' },
+    requires: { check: (t) => t.capabilities.delayedRedelivery !== 'none', reason: 'transport declares no delayed redelivery' },
     async run({ pool, timeoutMs }) {
       const maxMessageBytes = 64 * 1024;
       const logger = loggerSpy();

@@ -4,3 +4,4 @@ export { uniqueName, BusPool, gate, range, decorateTransport } from './fixtures.
 export type { MakeTransport } from './fixtures.js';
 export { hardeningCases } from './hardening.js';
 export type { ContractCase, CaseContext } from './hardening.js';
+export { inspectionCases } from './inspection.js';
