@@ -2,7 +2,7 @@ import { backoffDelay, type Backoff } from './backoff.js';
 import { decodeWith, type Codec } from './codec.js';
 import { deadLetterMessage, pendingDeadLetterHeaders, pendingDeadLetterOf, type PendingDeadLetter } from './dead-letter.js';
 import { assertDelayMs } from './delay.js';
-import { describeThrown, safeString, thrownMessage } from './describe-error.js';
+import { asLoggableError, describeThrown, safeString, thrownMessage } from './describe-error.js';
 import { DeadLetterError, MessageTooLargeError, ValidationError } from './errors.js';
 import { Headers, userHeaders, type DeadLetterReason } from './headers.js';
 import { InFlight } from './in-flight.js';
@@ -84,7 +84,7 @@ export class Consumer<TBody> {
       onDelivery: (delivery) => this.accept(delivery),
       onError: (error) => {
         this.noteError(error);
-        this.log('error', { err: error, topic: topic.name, group }, 'omnibus: transport error');
+        this.log('error', { err: asLoggableError(error), topic: topic.name, group }, 'omnibus: transport error');
       },
     });
   }
@@ -132,7 +132,7 @@ export class Consumer<TBody> {
       this.stats.failedToSettle += 1;
       this.noteError(error);
       const released = entry.state !== 'settled';
-      this.log('error', { err: error, id: entry.delivery.message.id, released }, 'omnibus: failed to settle a delivery');
+      this.log('error', { err: asLoggableError(error), id: entry.delivery.message.id, topic: entry.delivery.message.topic, group: this.settings.group, released }, 'omnibus: failed to settle a delivery');
       if (released) await this.outcome(entry, entry.settleWith((d) => d.nack({ delayMs: backoffDelay(DEAD_LETTER_RETRY, 1) })), { outcome: 'released', error }).catch(() => {});
     } finally {
       this.inFlight.delete(entry);
@@ -253,7 +253,7 @@ export class Consumer<TBody> {
         const verdict = decideRetry(this.settings.retry, decision.error, delivery.attempt);
         if (verdict.retry) {
           const delayMs = decision.delayMs ?? verdict.delayMs;
-          this.log('debug', { id: delivery.message.id, attempt: delivery.attempt, delayMs }, 'omnibus: retry scheduled');
+          this.log('debug', { id: delivery.message.id, topic: delivery.message.topic, group: this.settings.group, attempt: delivery.attempt, delayMs }, 'omnibus: retry scheduled');
           return this.outcome(entry, entry.settleWith((d) => d.nack({ delayMs, headers: { [Headers.firstFailureAt]: firstFailureAt } })), { outcome: 'retry', delayMs, error: decision.error });
         }
         reason = verdict.reason;
@@ -322,12 +322,14 @@ export class Consumer<TBody> {
       const pending: PendingDeadLetter = { reason: attempt.reason, failures, errorName: description.name, errorMessage: description.message };
       this.remember(original.id, pending);
       this.noteError(error);
-      this.log('error', { err: error, id: original.id, failures, delayMs }, 'omnibus: dead-lettering failed, message kept');
+      this.log('error', { err: error, id: original.id, topic: original.topic, group: this.settings.group, reason: attempt.reason, failures, delayMs }, 'omnibus: dead-lettering failed, message kept');
       const settlement = entry.settleWith((d) => d.nack({ delayMs, headers: { [Headers.firstFailureAt]: attempt.firstFailureAt, ...pendingDeadLetterHeaders(pending) } }));
       return this.outcome(entry, settlement, { outcome: 'dead-letter-pending', reason: attempt.reason, delayMs, error });
     }
     this.pending.delete(original.id);
-    this.log('warn', { id: original.id, topic: original.topic, group: this.settings.group, reason: attempt.reason }, 'omnibus: message dead-lettered');
+    const failure = describeThrown(attempt.error);
+    const err = Object.assign(new Error(failure.message), { name: failure.name, stack: failure.stack });
+    this.log('warn', { id: original.id, topic: original.topic, group: this.settings.group, reason: attempt.reason, attempts: delivery.attempt, deadLetterTopic: this.settings.deadLetterTopic, err }, 'omnibus: message dead-lettered');
     await this.outcome(entry, entry.settleWith((d) => d.ack()), { outcome: 'dead-letter', reason: attempt.reason, error: attempt.error });
   }
 
@@ -390,7 +392,7 @@ export class Consumer<TBody> {
     clearTimeout(timer);
     if (!drained) {
       const left = [...this.inFlight];
-      this.log('warn', { count: left.length, timeoutMs }, 'omnibus: drain timeout, releasing unfinished messages for redelivery');
+      this.log('warn', { topic: this.settings.topic.name, group: this.settings.group, count: left.length, timeoutMs }, 'omnibus: drain timeout, releasing unfinished messages for redelivery');
       // Only deliveries still in their handler are released; one whose outcome is being carried
       // out (a dead-letter publish in flight) is owned by that outcome and awaited instead.
       await Promise.allSettled(

@@ -77,3 +77,16 @@ export function cutBytes(text: string, maxBytes: number): string {
   while (end > 0 && ((bytes[end] as number) & 0xc0) === 0x80) end -= 1;
   return new TextDecoder().decode(bytes.subarray(0, end)) + ellipsis;
 }
+
+/**
+ * An Error for a log line's `err` field, whatever was thrown: an Error is passed as it is, any
+ * other value becomes an Error carrying its (safe, cut) description, so loggers such as pino
+ * always serialise `err` the same way.
+ */
+export function asLoggableError(value: unknown): Error {
+  if (isError(value)) return value;
+  const description = describeThrown(value);
+  const error = new Error(description.message);
+  error.name = description.name;
+  return error;
+}

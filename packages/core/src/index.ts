@@ -9,7 +9,7 @@ export { DEAD_LETTER_HEADROOM_BYTES, PendingDeadLetterHeaders, readDeadLetter } 
 export type { DeadLetterInfo } from './dead-letter.js';
 export { messageBytes } from './message-size.js';
 export { assertDelayMs } from './delay.js';
-export { describeThrown, thrownMessage, safeString, cutBytes, ErrorDescriptionBudget } from './describe-error.js';
+export { describeThrown, thrownMessage, safeString, cutBytes, asLoggableError, ErrorDescriptionBudget } from './describe-error.js';
 export type { ErrorDescription } from './describe-error.js';
 export { DEFAULT_MAX_PUBLISHES_IN_FLIGHT } from './bus.js';
 export { jsonCodec, bytesCodec } from './codec.js';
