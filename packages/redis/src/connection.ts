@@ -1,6 +1,6 @@
 import { Redis, type RedisOptions as IORedisOptions } from 'ioredis';
-import { ConfigError, redactSecrets, redactUrl } from '@omnibus/core';
 import type { RedisOptions } from './options.js';
+import { parseRedisUrl, secretForms } from './url.js';
 
 /** What every connection of one transport shares: ioredis settings and the secrets to redact. */
 export interface ConnectionSettings {
@@ -12,32 +12,21 @@ export interface ConnectionSettings {
 }
 
 /**
- * Build ioredis settings from the URL and the options. The URL is parsed here, not by
- * ioredis, so that explicit options win over the URL (ioredis lets the URL win).
+ * Build ioredis settings from the URL and the options. The URL is parsed here (parseRedisUrl),
+ * not by ioredis: explicit options win over the URL (ioredis lets the URL win), and a password
+ * that was not URL-encoded never ends up in a message.
  */
 export function connectionSettings(url: string, options: RedisOptions): ConnectionSettings {
-  const display = redactUrl(url);
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw new ConfigError('url', `"${display}" is not a valid URL (expected redis://[user:password@]host[:port][/db])`);
-  }
-  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') {
-    throw new ConfigError('url', `"${display}" must start with redis:// or rediss://`);
-  }
-  const path = parsed.pathname.replace(/^\//, '');
-  if (path !== '' && !/^\d+$/.test(path)) throw new ConfigError('url', `"${display}": the path must be a database number`);
-
-  const username = options.username ?? (parsed.username ? decodeURIComponent(parsed.username) : undefined);
-  const password = options.password ?? (parsed.password ? decodeURIComponent(parsed.password) : undefined);
-  const tlsWanted = options.tls !== undefined && options.tls !== false ? options.tls : parsed.protocol === 'rediss:';
+  const parsed = parseRedisUrl(url);
+  const username = options.username ?? parsed.username;
+  const password = options.password ?? parsed.password;
+  const tlsWanted = options.tls !== undefined && options.tls !== false ? options.tls : parsed.tls;
   const { minDelayMs, maxDelayMs } = options.reconnect;
 
   const ioredis: IORedisOptions = {
-    host: parsed.hostname.replace(/^\[|\]$/g, '') || '127.0.0.1',
-    port: parsed.port ? Number(parsed.port) : 6379,
-    db: options.db ?? (path ? Number(path) : 0),
+    host: parsed.host,
+    port: parsed.port,
+    db: options.db ?? parsed.db ?? 0,
     ...(username !== undefined ? { username } : {}),
     ...(password !== undefined ? { password } : {}),
     ...(tlsWanted ? { tls: tlsWanted === true ? {} : { ...tlsWanted } } : {}),
@@ -54,7 +43,7 @@ export function connectionSettings(url: string, options: RedisOptions): Connecti
       return Math.round(exponential / 2 + Math.random() * (exponential / 2));
     },
   };
-  return { ioredis, secrets: [password, parsed.password, decodeURIComponent(parsed.password)].filter((s): s is string => !!s), display };
+  return { ioredis, secrets: [...new Set([...parsed.secrets, ...secretForms(options.password)])], display: parsed.display };
 }
 
 /** A new, not yet connected client. */
@@ -87,20 +76,6 @@ export async function connectClient(client: Redis, timeoutMs: number): Promise<v
     clearTimeout(timer);
     client.off('error', remember);
   }
-}
-
-/** The message of any thrown value, with URLs and known secrets redacted. */
-export function safeMessage(error: unknown, secrets: readonly string[]): string {
-  const text = error instanceof Error ? error.message : String(error);
-  return redactSecrets(text, secrets);
-}
-
-/** An Error safe to log or hand to a caller: redacted message, no cause that could carry secrets. */
-export function safeError(error: unknown, secrets: readonly string[], prefix?: string): Error {
-  const message = safeMessage(error, secrets);
-  const safe = new Error(prefix ? `${prefix}: ${message}` : message);
-  if (error instanceof Error) safe.name = error.name;
-  return safe;
 }
 
 /** Redis replied with this error code (`NOGROUP`, `BUSYGROUP`, ...). */

@@ -1,5 +1,6 @@
 import { ConnectionError, type Logger, type NackOptions, type SubscribeParams, type TransportSubscription } from '@omnibus/core';
-import { connectClient, createClient, isRedisError, safeError, type ConnectionSettings } from './connection.js';
+import { connectClient, createClient, isRedisError, type ConnectionSettings } from './connection.js';
+import { safeError } from './safe-error.js';
 import { encodeScheduled, entryFields, parseEntry } from './codec.js';
 import { RedisDelivery, type DeliveryOwner, type HeldEntry } from './delivery.js';
 import { compareIds, createGroup, ensureGroups, groupPosition } from './groups.js';
@@ -104,7 +105,8 @@ export class RedisSubscription implements TransportSubscription, DeliveryOwner {
     try {
       await connectClient(blocking, options.connectTimeoutMs);
     } catch (error) {
-      throw new ConnectionError(`cannot open the consumer connection to Redis at ${settings.display}: ${safeError(error, settings.secrets).message}`);
+      const cause = safeError(error, settings.secrets);
+      throw new ConnectionError(`cannot open the consumer connection to Redis at ${settings.display}: ${cause.message}`, { cause });
     }
     this.blocking = blocking;
     // Claim at once: entries left by consumers that died before this one started.
@@ -438,7 +440,8 @@ export class RedisSubscription implements TransportSubscription, DeliveryOwner {
 
   private report(error: unknown, what: string): void {
     const { topic, group } = this.params;
-    const safe = new ConnectionError(`redis ${topic}/${group}: ${what}: ${safeError(error, this.ctx.settings.secrets).message}`);
+    const cause = safeError(error, this.ctx.settings.secrets);
+    const safe = new ConnectionError(`redis ${topic}/${group}: ${what}: ${cause.message}`, { cause });
     try {
       this.params.onError(safe);
     } catch {

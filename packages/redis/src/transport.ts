@@ -15,7 +15,8 @@ import {
 } from '@omnibus/core';
 import { redisCapabilities } from './capabilities.js';
 import { encodeScheduled, entryFields, messageSize } from './codec.js';
-import { connectClient, connectionSettings, createClient, safeError, safeMessage, type ConnectionSettings } from './connection.js';
+import { connectClient, connectionSettings, createClient, type ConnectionSettings } from './connection.js';
+import { safeError, safeMessage } from './safe-error.js';
 import { ensureGroups } from './groups.js';
 import { Keys } from './keys.js';
 import { parseRedisOptions, type RedisOptions } from './options.js';
@@ -98,7 +99,7 @@ export class RedisTransport implements Transport {
     } catch (error) {
       throw new PublishError(`publishing ${messages.length} message(s) to Redis failed: ${safeMessage(error, this.settings.secrets)}`, {
         topic: messages[0]?.topic,
-        cause: this.unreachable(client),
+        cause: this.unreachable(client, error),
       });
     }
     if (soonestDelay !== Number.POSITIVE_INFINITY) scheduler.poke(soonestDelay);
@@ -111,15 +112,19 @@ export class RedisTransport implements Transport {
     if (first) {
       throw new PublishError(
         `Redis refused ${failed.length} of ${messages.length} message(s) (the others were accepted), first ${first.message.id} to "${first.message.topic}": ${safeMessage(first.error, this.settings.secrets)}`,
-        { topic: first.message.topic, cause: this.unreachable(client) },
+        { topic: first.message.topic, cause: this.unreachable(client, first.error) },
       );
     }
   }
 
-  /** A ConnectionError when the client is not connected (a timeout then means "unreachable"), else undefined. */
-  private unreachable(client: { status: string }): ConnectionError | undefined {
-    if (client.status === 'ready') return undefined;
-    return new ConnectionError(`Redis at ${this.settings.display} is unreachable (client ${client.status})`);
+  /**
+   * The cause of a failed publish, scrubbed: wrapped in a ConnectionError when the client is not
+   * connected (a timeout then means "unreachable").
+   */
+  private unreachable(client: { status: string }, error: unknown): Error {
+    const cause = safeError(error, this.settings.secrets);
+    if (client.status === 'ready') return cause;
+    return new ConnectionError(`Redis at ${this.settings.display} is unreachable (client ${client.status})`, { cause });
   }
 
   async ensureGroup(topic: string, group: string): Promise<void> {
@@ -128,7 +133,7 @@ export class RedisTransport implements Transport {
     try {
       await ensureGroups(client, this.keys, topic, group);
     } catch (error) {
-      throw new ConnectionError(`creating group "${group}" of topic "${topic}" in Redis failed: ${safeMessage(error, this.settings.secrets)}`);
+      throw new ConnectionError(`creating group "${group}" of topic "${topic}" in Redis failed: ${safeMessage(error, this.settings.secrets)}`, { cause: safeError(error, this.settings.secrets) });
     }
     trimmer.touch(topic);
   }
@@ -147,7 +152,7 @@ export class RedisTransport implements Transport {
     } catch (error) {
       await subscription.close().catch(() => {});
       if (error instanceof ConnectionError) throw error;
-      throw new ConnectionError(`subscribing to "${params.topic}" as group "${params.group}" failed: ${safeMessage(error, this.settings.secrets)}`);
+      throw new ConnectionError(`subscribing to "${params.topic}" as group "${params.group}" failed: ${safeMessage(error, this.settings.secrets)}`, { cause: safeError(error, this.settings.secrets) });
     }
     if (this.closed) {
       await subscription.close();
@@ -217,7 +222,7 @@ export class RedisTransport implements Transport {
     } catch (error) {
       raw.disconnect();
       if (error instanceof ConnectionError) throw error;
-      throw new ConnectionError(`cannot connect to Redis at ${settings.display}: ${safeMessage(error, settings.secrets)}`);
+      throw new ConnectionError(`cannot connect to Redis at ${settings.display}: ${safeMessage(error, settings.secrets)}`, { cause: safeError(error, settings.secrets) });
     }
     if (this.closed) {
       raw.disconnect();
