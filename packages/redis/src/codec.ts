@@ -8,7 +8,9 @@ import type { TransportMessage } from '@omnibus/core';
  *   key      the key (field absent when the key is undefined)
  *   headers  JSON object of string headers (any string value round-trips)
  *   body     the raw bytes
- *   attempt  only on redelivery entries: the attempt number of their first delivery
+ *   attempt  only on redelivery entries: the attempt number of their first delivery. Written only by
+ *            Omnibus' requeue script into the group's redelivery stream (an internal key), and read
+ *            only there: on a topic stream, which anyone may XADD to, the field is ignored.
  */
 export const Fields = { id: 'id', key: 'key', headers: 'headers', body: 'body', attempt: 'attempt' } as const;
 
@@ -38,12 +40,15 @@ export interface StoredMessage {
   readonly baseAttempt: number;
 }
 
+/** Where an entry was read: only Omnibus writes redelivery streams, so only there is `attempt` believed. */
+export type EntrySource = 'topic' | 'redelivery';
+
 /**
  * Read an entry's fields (as Buffers). An entry written by something else than Omnibus
  * is still delivered (id = entry id, no headers, empty body) so that the policy layer
  * dead-letters it instead of it being silently dropped.
  */
-export function parseEntry(topic: string, entryId: string, raw: readonly Buffer[]): StoredMessage {
+export function parseEntry(topic: string, entryId: string, raw: readonly Buffer[], source: EntrySource): StoredMessage {
   let id = entryId;
   let key: string | undefined;
   let headers: Record<string, string> = {};
@@ -66,8 +71,9 @@ export function parseEntry(topic: string, entryId: string, raw: readonly Buffer[
         body = new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
         break;
       case Fields.attempt: {
+        if (source !== 'redelivery') break;
         const n = Number(value.toString('utf8'));
-        if (Number.isInteger(n) && n >= 1) baseAttempt = n;
+        if (Number.isSafeInteger(n) && n >= 1) baseAttempt = n;
         break;
       }
       default:

@@ -327,11 +327,14 @@ export class RedisSubscription implements TransportSubscription, DeliveryOwner {
     // Already ours and in flight (a late heartbeat let it look idle): never hand it over twice.
     if (this.held.has(key)) return;
     const fields = Array.isArray(rawFields) ? (rawFields as Buffer[]) : [];
-    const stored = parseEntry(this.params.topic, id, fields);
+    const redelivery = stream === this.retryKey;
+    // The attempt count: what Redis counted for this entry (XPENDING delivery count), on top of
+    // the attempt Omnibus' requeue script recorded when it wrote a redelivery entry.
+    const stored = parseEntry(this.params.topic, id, fields, redelivery ? 'redelivery' : 'topic');
     const entry: HeldEntry = {
       stream,
       id,
-      redelivery: stream === this.retryKey,
+      redelivery,
       message: stored.message,
       attempt: stored.baseAttempt + Math.max(1, deliveryCount || 1) - 1,
     };
