@@ -1,4 +1,5 @@
 import type { Delivery, NackOptions, TransportMessage } from '@omnibus/core';
+import { scheduledDelay } from './delay.js';
 
 /** A stream entry this consumer owns (in its pending list), handed over or not yet. */
 export interface HeldEntry {
@@ -16,7 +17,8 @@ export interface DeliveryOwner {
   /** Mark settled; false when it already was (the call then has no effect). */
   settle(delivery: RedisDelivery): boolean;
   ackEntry(entry: HeldEntry): Promise<void>;
-  requeueEntry(entry: HeldEntry, attempt: number, options: NackOptions): Promise<void>;
+  /** `delayMs`: validated whole milliseconds (see scheduledDelay). */
+  requeueEntry(entry: HeldEntry, attempt: number, delayMs: number, headers?: NackOptions['headers']): Promise<void>;
 }
 
 /**
@@ -48,8 +50,14 @@ export class RedisDelivery implements Delivery {
     await this.owner.ackEntry(this.entry);
   }
 
+  /**
+   * A delay that is not a finite number from 0 to MAX_DELAY_MS rejects with a ConfigError
+   * before anything happens: the delivery stays unsettled and can still be acked or nacked.
+   */
   async nack(options: NackOptions = {}): Promise<void> {
+    if (this.settled) return;
+    const delayMs = scheduledDelay(options.delayMs, 'nack delayMs');
     if (!this.owner.settle(this)) return;
-    await this.owner.requeueEntry(this.entry, this.entry.attempt + 1, options);
+    await this.owner.requeueEntry(this.entry, this.entry.attempt + 1, delayMs, options.headers);
   }
 }

@@ -203,10 +203,9 @@ export class RedisSubscription implements TransportSubscription, DeliveryOwner {
     }
   }
 
-  async requeueEntry(entry: HeldEntry, attempt: number, options: NackOptions): Promise<void> {
+  async requeueEntry(entry: HeldEntry, attempt: number, delayMs: number, headers?: NackOptions['headers']): Promise<void> {
     if (!this.ctx.isOpen()) return;
-    const delayMs = Math.max(0, Math.ceil(options.delayMs ?? 0));
-    const message = options.headers ? { ...entry.message, headers: { ...entry.message.headers, ...options.headers } } : entry.message;
+    const message = headers ? { ...entry.message, headers: { ...entry.message.headers, ...headers } } : entry.message;
     const scheduled = encodeScheduled(this.retryKey, entryFields(message, attempt));
     try {
       const result = await this.ctx.client.omnibusRequeue(entry.stream, this.ctx.keys.scheduled, this.params.group, this.consumer, entry.id, entry.redelivery ? '1' : '0', delayMs, scheduled);
@@ -418,7 +417,7 @@ export class RedisSubscription implements TransportSubscription, DeliveryOwner {
     await Promise.all(
       left.map((entry) => {
         this.held.delete(heldKey(entry));
-        return this.requeueEntry(entry, entry.attempt, {});
+        return this.requeueEntry(entry, entry.attempt, 0);
       }),
     );
   }

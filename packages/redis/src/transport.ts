@@ -15,6 +15,7 @@ import {
 } from '@omnibus/core';
 import { redisCapabilities } from './capabilities.js';
 import { encodeScheduled, entryFields, messageSize } from './codec.js';
+import { scheduledDelay } from './delay.js';
 import { connectClient, connectionSettings, createClient, type ConnectionSettings } from './connection.js';
 import { safeError, safeMessage } from './safe-error.js';
 import { ensureGroups } from './groups.js';
@@ -71,6 +72,8 @@ export class RedisTransport implements Transport {
     if (messages.length === 0) return;
     // Headers are serialised once, for the size check and the entry.
     const headersJson = messages.map((message) => JSON.stringify(message.headers));
+    // Everything is checked before anything is sent: a bad message fails the batch, none is stored.
+    const delays = messages.map((message, index) => scheduledDelay(message.delayMs, messages.length > 1 ? `messages[${index}].delayMs` : 'delayMs'));
     for (let index = 0; index < messages.length; index += 1) {
       const message = messages[index] as OutgoingMessage;
       const size = messageSize(message, headersJson[index]);
@@ -84,7 +87,7 @@ export class RedisTransport implements Transport {
     let soonestDelay = Number.POSITIVE_INFINITY;
     for (let index = 0; index < messages.length; index += 1) {
       const message = messages[index] as OutgoingMessage;
-      const delayMs = Math.ceil(message.delayMs ?? 0);
+      const delayMs = delays[index] as number;
       const fields = entryFields(message, undefined, headersJson[index]);
       if (delayMs > 0) {
         pipeline.omnibusSchedule(this.keys.scheduled, delayMs, encodeScheduled(this.keys.topic(message.topic), fields));
