@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { parseOptions } from '@omnibus/core';
+import { RESERVED_IN_PREFIX } from './keys.js';
 
 const ms = (min: number) => z.number().int().min(min);
 
@@ -42,8 +43,17 @@ export type TrimOptions = z.output<typeof TrimSchema>;
  */
 export const RedisOptionsSchema = z
   .object({
-    /** Prefix of every key this transport reads or writes. */
-    prefix: z.string().min(1).default('omnibus:'),
+    /**
+     * Prefix of every key this transport reads or writes. It may not contain `topic:` or `retry:`,
+     * so that buses with different prefixes never share a key (see keys.ts).
+     */
+    prefix: z
+      .string()
+      .min(1)
+      .refine((prefix) => !RESERVED_IN_PREFIX.some((part) => prefix.includes(part)), {
+        message: `may not contain ${RESERVED_IN_PREFIX.map((part) => `"${part}"`).join(' or ')}: the keys of such a prefix could be those of a shorter one`,
+      })
+      .default('omnibus:'),
     /** ACL user and password; override the ones in the URL. */
     username: z.string().optional(),
     password: z.string().optional(),

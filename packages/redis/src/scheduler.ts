@@ -70,7 +70,7 @@ export class Scheduler {
     this.running = true;
     let next = this.intervalMs;
     try {
-      const [moved, waitMs] = await this.client.omnibusMoveDue(this.keys.scheduled, `${this.keys.scheduled}:invalid`, BATCH);
+      const [moved, waitMs] = await this.client.omnibusMoveDue(this.keys.scheduled, this.keys.invalidScheduled, BATCH);
       if (moved >= BATCH) next = 0;
       else if (waitMs >= 0) next = Math.min(waitMs, this.intervalMs);
       this.failing = false;

@@ -74,6 +74,7 @@ export class RedisTransport implements Transport {
     const headersJson = messages.map((message) => JSON.stringify(message.headers));
     // Everything is checked before anything is sent: a bad message fails the batch, none is stored.
     const delays = messages.map((message, index) => scheduledDelay(message.delayMs, messages.length > 1 ? `messages[${index}].delayMs` : 'delayMs'));
+    const streams = messages.map((message) => this.keys.topic(message.topic));
     for (let index = 0; index < messages.length; index += 1) {
       const message = messages[index] as OutgoingMessage;
       const size = messageSize(message, headersJson[index]);
@@ -90,10 +91,10 @@ export class RedisTransport implements Transport {
       const delayMs = delays[index] as number;
       const fields = entryFields(message, undefined, headersJson[index]);
       if (delayMs > 0) {
-        pipeline.omnibusSchedule(this.keys.scheduled, delayMs, encodeScheduled(this.keys.topic(message.topic), fields));
+        pipeline.omnibusSchedule(this.keys.scheduled, delayMs, encodeScheduled(streams[index] as string, fields));
         soonestDelay = Math.min(soonestDelay, delayMs);
       } else {
-        pipeline.xadd(this.keys.topic(message.topic), '*', ...fields);
+        pipeline.xadd(streams[index] as string, '*', ...fields);
       }
     }
     let results: [Error | null, unknown][] | null;
@@ -132,6 +133,8 @@ export class RedisTransport implements Transport {
 
   async ensureGroup(topic: string, group: string): Promise<void> {
     this.assertOpen();
+    // Names are checked before anything is created (a ConfigError, not a ConnectionError).
+    this.keys.retry(topic, group);
     const { client, trimmer } = await this.open();
     try {
       await ensureGroups(client, this.keys, topic, group);
@@ -146,6 +149,7 @@ export class RedisTransport implements Transport {
     if (!Number.isInteger(params.concurrency) || params.concurrency < 1) {
       throw new ConfigError('concurrency', `must be an integer >= 1 (got ${params.concurrency})`);
     }
+    this.keys.retry(params.topic, params.group);
     const connected = await this.open();
     this.subscriptionCount += 1;
     const consumer = `${this.options.consumerName ?? hostname()}:${process.pid}:${this.instance}:${this.subscriptionCount}`;
