@@ -1,10 +1,13 @@
 import type { TransportCapabilities } from '@omnibus/core';
+import { MAX_MESSAGE_BYTES } from './size.js';
 
 /**
  * What the Redis Streams transport provides (see README "Capabilities").
  * - Delays are emulated with a sorted set moved by a Lua script.
  * - No ordering by key: competing consumers read one stream and nacked entries are re-added.
  * - Persistence is Redis's own (AOF/RDB): a Redis without persistence loses everything on restart.
+ * - maxMessageBytes is in core's measure; a Redis with the default proto-max-bulk-len takes any
+ *   message of that size however its headers encode (see size.ts).
  */
 export const redisCapabilities: TransportCapabilities = {
   delayedPublish: 'emulated',
@@ -12,5 +15,5 @@ export const redisCapabilities: TransportCapabilities = {
   redeliveryHeaders: true,
   orderingByKey: false,
   persistence: true,
-  maxMessageBytes: 16 * 1024 * 1024,
+  maxMessageBytes: MAX_MESSAGE_BYTES,
 };

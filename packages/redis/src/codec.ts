@@ -29,11 +29,6 @@ export function entryFields(message: TransportMessage, attempt?: number, headers
   return fields;
 }
 
-/** Bytes of a message as the transport counts them against maxMessageBytes (`headersJson`: its serialised headers). */
-export function messageSize(message: TransportMessage, headersJson: string = JSON.stringify(message.headers)): number {
-  return message.body.byteLength + Buffer.byteLength(headersJson);
-}
-
 export interface StoredMessage {
   readonly message: TransportMessage;
   /** Attempt of the entry's first delivery (1 unless it is a redelivery entry). */

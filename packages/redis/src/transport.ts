@@ -5,6 +5,7 @@ import {
   ClosedError,
   ConfigError,
   ConnectionError,
+  MessageTooLargeError,
   PublishError,
   type Logger,
   type OutgoingMessage,
@@ -14,7 +15,8 @@ import {
   type TransportSubscription,
 } from '@omnibus/core';
 import { redisCapabilities } from './capabilities.js';
-import { encodeScheduled, entryFields, messageSize } from './codec.js';
+import { encodeScheduled, entryFields, type FieldList } from './codec.js';
+import { DEFAULT_ARGUMENT_LIMIT, largestArgumentOver, MAX_MESSAGE_BYTES, messageBytesOver, WORST_CASE_ARGUMENT_BYTES } from './size.js';
 import { scheduledDelay } from './delay.js';
 import { connectClient, connectionSettings, createClient, type ConnectionSettings } from './connection.js';
 import { safeError, safeMessage } from './safe-error.js';
@@ -33,7 +35,12 @@ interface Connected {
   readonly client: ScriptedRedis;
   readonly scheduler: Scheduler;
   readonly trimmer: Trimmer;
+  /** The server's proto-max-bulk-len (its default when CONFIG GET is not allowed). */
+  readonly argumentLimit: number;
 }
+
+/** One message of a publish: an XADD of its fields, or (delayed) a scheduled entry. */
+type PublishCommand = { readonly delayMs: number; readonly fields: FieldList; readonly entry?: undefined } | { readonly delayMs: number; readonly entry: Buffer; readonly fields?: undefined };
 
 /** `createTransport({ url: 'redis://…', options, logger })`: the Redis Streams transport. */
 export function createTransport(init: TransportInit): Transport {
@@ -77,26 +84,32 @@ export class RedisTransport implements Transport {
     const streams = messages.map((message) => this.keys.topic(message.topic));
     for (let index = 0; index < messages.length; index += 1) {
       const message = messages[index] as OutgoingMessage;
-      const size = messageSize(message, headersJson[index]);
-      if (size > this.capabilities.maxMessageBytes) {
-        throw new PublishError(`message ${message.id} is ${size} bytes, more than the ${this.capabilities.maxMessageBytes} bytes the redis transport accepts`, { topic: message.topic });
-      }
+      const bytes = messageBytesOver(message, headersJson[index] as string, MAX_MESSAGE_BYTES);
+      if (bytes !== undefined) throw new MessageTooLargeError({ topic: message.topic, bytes, limit: MAX_MESSAGE_BYTES, index: messages.length > 1 ? index : undefined });
     }
-    const { client, scheduler, trimmer } = await this.open();
+    const { client, scheduler, trimmer, argumentLimit } = await this.open();
+    // The commands, built and measured against the server's proto-max-bulk-len before any is sent.
+    const commands = messages.map((message, index) => {
+      const fields = entryFields(message, undefined, headersJson[index]);
+      const delayMs = delays[index] as number;
+      const command: PublishCommand = delayMs > 0 ? { delayMs, entry: encodeScheduled(streams[index] as string, fields) } : { delayMs, fields };
+      const largest = largestArgumentOver(command.entry ? [command.entry] : command.fields, argumentLimit);
+      if (largest !== undefined) {
+        throw new MessageTooLargeError({ topic: message.topic, bytes: largest, limit: argumentLimit, index: messages.length > 1 ? index : undefined, what: `the encoded entry of ${messages.length > 1 ? `message ${index} of the batch` : 'the message'}`, hint: " (this Redis's proto-max-bulk-len)" });
+      }
+      return command;
+    });
     // One round trip for the whole batch; each XADD (or scheduling script) replies on its own.
     const pipeline = client.pipeline() as ChainableCommander & PipelineScripts;
     let soonestDelay = Number.POSITIVE_INFINITY;
-    for (let index = 0; index < messages.length; index += 1) {
-      const message = messages[index] as OutgoingMessage;
-      const delayMs = delays[index] as number;
-      const fields = entryFields(message, undefined, headersJson[index]);
-      if (delayMs > 0) {
-        pipeline.omnibusSchedule(this.keys.scheduled, delayMs, encodeScheduled(streams[index] as string, fields));
-        soonestDelay = Math.min(soonestDelay, delayMs);
+    commands.forEach((command, index) => {
+      if (command.entry) {
+        pipeline.omnibusSchedule(this.keys.scheduled, command.delayMs, command.entry);
+        soonestDelay = Math.min(soonestDelay, command.delayMs);
       } else {
-        pipeline.xadd(streams[index] as string, '*', ...fields);
+        pipeline.xadd(streams[index] as string, '*', ...command.fields);
       }
-    }
+    });
     let results: [Error | null, unknown][] | null;
     try {
       results = await pipeline.exec();
@@ -223,9 +236,11 @@ export class RedisTransport implements Transport {
       if (lastLogged) this.logger.info({ url: settings.display }, 'omnibus redis: reconnected');
       lastLogged = '';
     });
+    let argumentLimit: number;
     try {
       await connectClient(raw, options.connectTimeoutMs);
       await this.checkVersion(raw as ScriptedRedis);
+      argumentLimit = await this.readArgumentLimit(raw as ScriptedRedis);
     } catch (error) {
       raw.disconnect();
       if (error instanceof ConnectionError) throw error;
@@ -241,6 +256,7 @@ export class RedisTransport implements Transport {
       client,
       scheduler: new Scheduler(client, this.keys, options.schedulerIntervalMs, onError('moving scheduled messages failed')),
       trimmer: new Trimmer(client, this.keys, options.trim, onError('trimming streams failed')),
+      argumentLimit,
     };
     this.connected = connected;
     return connected;
@@ -254,6 +270,29 @@ export class RedisTransport implements Transport {
     if (major < MIN_REDIS_VERSION[0] || (major === MIN_REDIS_VERSION[0] && minor < MIN_REDIS_VERSION[1])) {
       throw new ConnectionError(`Redis at ${this.settings.display} is ${major}.${minor}; the redis transport needs ${MIN_REDIS_VERSION.join('.')} or newer (XAUTOCLAIM)`);
     }
+  }
+
+  /**
+   * The server's proto-max-bulk-len. A server that refuses CONFIG (ACL, managed Redis) is
+   * assumed to have the default; one set below what maxMessageBytes needs is logged once, and
+   * its limit is applied to each encoded entry before anything of a batch is sent.
+   */
+  private async readArgumentLimit(client: ScriptedRedis): Promise<number> {
+    let limit = DEFAULT_ARGUMENT_LIMIT;
+    try {
+      const reply = (await client.config('GET', 'proto-max-bulk-len')) as unknown;
+      const value = Array.isArray(reply) ? Number(reply[1]) : Number.NaN;
+      if (Number.isSafeInteger(value) && value > 0) limit = value;
+    } catch {
+      return limit;
+    }
+    if (limit < WORST_CASE_ARGUMENT_BYTES) {
+      this.logger.warn(
+        { protoMaxBulkLen: limit, needed: WORST_CASE_ARGUMENT_BYTES },
+        `omnibus redis: the server's proto-max-bulk-len (${limit} bytes) is below the ${WORST_CASE_ARGUMENT_BYTES} bytes a message of maxMessageBytes can encode to: a message whose entry is larger is refused with a MessageTooLargeError`,
+      );
+    }
+    return limit;
   }
 
   private context(connected: Connected): SubscriptionContext {

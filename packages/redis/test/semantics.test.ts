@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import { PublishError } from '@omnibus/core';
+import { MessageTooLargeError } from '@omnibus/core';
 import { describeWithBroker } from '@omnibus/test-support';
 import type { RedisSubscription } from '../src/subscription.js';
 import { Collector } from './helpers/collector.js';
@@ -47,10 +47,10 @@ describeWithBroker('redis', 'redis transport: streams, groups and deliveries', (
     expect(empty.message.key).toBe('');
   });
 
-  it('refuses a message larger than maxMessageBytes with a PublishError and stores nothing', async () => {
+  it('refuses a message larger than maxMessageBytes with a MessageTooLargeError and stores nothing', async () => {
     const transport = harness.transport();
     const huge = new Uint8Array(transport.capabilities.maxMessageBytes + 1);
-    await expect(transport.publish([message('big', 'small'), message('big', 'huge', { body: huge })])).rejects.toBeInstanceOf(PublishError);
+    await expect(transport.publish([message('big', 'small'), message('big', 'huge', { body: huge })])).rejects.toBeInstanceOf(MessageTooLargeError);
     expect(await harness.redis().exists(harness.keys.topic('big'))).toBe(0);
   });
 
