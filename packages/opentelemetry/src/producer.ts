@@ -1,0 +1,211 @@
+import { context as api, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span } from '@opentelemetry/api';
+import { Headers, type PublishEnvelope } from '@omnibus/core';
+import { bodySize, deliveryAttributes, errorFacts, messagingSystem } from './attributes.js';
+import { AttributeCache, type Instruments } from './instruments.js';
+import type { ResolvedOptions } from './options.js';
+import {
+  ATTR_ERROR_TYPE,
+  ATTR_MESSAGING_BATCH_MESSAGE_COUNT,
+  ATTR_MESSAGING_DESTINATION_NAME,
+  ATTR_MESSAGING_MESSAGE_ID,
+  ATTR_MESSAGING_OPERATION_NAME,
+  ATTR_MESSAGING_OPERATION_TYPE,
+  ATTR_MESSAGING_SYSTEM,
+  MessagingOperationType,
+} from './semconv.js';
+
+/** The W3C header a user sets to give a message their own creation context (see the conventions: it is kept). */
+const TRACEPARENT = 'traceparent';
+
+/**
+ * One "send" operation: a `publish` call, or a `publishBatch` call whose messages arrive here
+ * one by one (publish middleware runs per message). Its span ends when every message of it
+ * that passed through here is settled (accepted by the broker or failed).
+ */
+interface SendOperation {
+  readonly span: Span;
+  /** The caller's context with the send span in it: next() runs in it. */
+  readonly context: Context;
+  readonly startedAt: number;
+  readonly size: number;
+  readonly metricAttributes: Attributes;
+  /** Where the operation is: taking messages in, waiting for their settlement, or over. */
+  state: 'collecting' | 'sending' | 'ended';
+  /** Messages of the batch seen so far (the next batchIndex expected). */
+  arrived: number;
+  /** Messages seen and not settled yet. */
+  unsettled: number;
+  failure: { readonly error: unknown } | undefined;
+}
+
+/** Producer side: a span per send, a creation context in every message's headers, send metrics. */
+export class ProducerInstrumentation {
+  /**
+   * Batches still taking messages, by topic, ce-time and size. The bus calls publish middleware
+   * for all messages of a batch in one synchronous pass, in index order, so the open batch whose
+   * next index is this message's is the one it belongs to.
+   */
+  private readonly collecting = new Map<string, SendOperation[]>();
+  private readonly metricAttributes = new AttributeCache();
+
+  constructor(
+    private readonly options: ResolvedOptions,
+    private readonly instruments: Instruments,
+  ) {}
+
+  publish(envelope: PublishEnvelope, next: () => Promise<void>): Promise<void> {
+    let operation: SendOperation;
+    try {
+      operation = this.join(envelope);
+    } catch {
+      // Instrumentation must never stand in the way of a publish.
+      return next();
+    }
+    let sent: Promise<void>;
+    try {
+      sent = api.with(operation.context, next);
+    } catch (error) {
+      sent = Promise.reject(error);
+    }
+    return sent.then(
+      () => this.settle(operation, undefined),
+      (error: unknown) => {
+        this.settle(operation, { error });
+        throw error;
+      },
+    );
+  }
+
+  /** Find or start this message's send operation, and give the message its creation context. */
+  private join(envelope: PublishEnvelope): SendOperation {
+    const parent = api.active();
+    const single = envelope.batchSize <= 1;
+    const operation = single ? this.start(envelope, parent) : this.batchOf(envelope, parent);
+    operation.arrived += 1;
+    operation.unsettled += 1;
+    if (operation.arrived >= operation.size) this.stopCollecting(envelope, operation);
+
+    const userContext = envelope.headers[TRACEPARENT] !== undefined;
+    if (userContext) {
+      // The publisher set a creation context itself: keep it, and link the send span to it.
+      const linked = trace.getSpanContext(this.options.propagation.extract(parent, envelope.headers));
+      if (linked) operation.span.addLink({ context: linked });
+    } else if (single || !this.options.batchCreateSpans) {
+      this.options.propagation.inject(operation.context, envelope.headers);
+    } else {
+      const create = this.options.tracer.startSpan(
+        `${MessagingOperationType.create} ${envelope.topic}`,
+        { kind: SpanKind.PRODUCER, attributes: this.messageAttributes(envelope, MessagingOperationType.create) },
+        parent,
+      );
+      this.options.propagation.inject(trace.setSpan(parent, create), envelope.headers);
+      operation.span.addLink({ context: create.spanContext() });
+      create.end();
+    }
+    return operation;
+  }
+
+  private batchOf(envelope: PublishEnvelope, parent: Context): SendOperation {
+    const key = batchKey(envelope);
+    const open = this.collecting.get(key);
+    const match = open?.find((operation) => operation.arrived === envelope.batchIndex) ?? (envelope.batchIndex > 0 ? open?.[0] : undefined);
+    if (match) return match;
+    const operation = this.start(envelope, parent);
+    if (open) open.push(operation);
+    else this.collecting.set(key, [operation]);
+    return operation;
+  }
+
+  private start(envelope: PublishEnvelope, parent: Context): SendOperation {
+    const size = Math.max(1, envelope.batchSize);
+    const system = messagingSystem(envelope.transport);
+    // Its context is the creation context of its messages unless each gets a "create" span.
+    const isCreationContext = size === 1 || !this.options.batchCreateSpans;
+    const attributes = size === 1 ? this.messageAttributes(envelope, MessagingOperationType.send) : this.batchAttributes(envelope, system, size);
+    const span = this.options.tracer.startSpan(`${MessagingOperationType.send} ${envelope.topic}`, { kind: isCreationContext ? SpanKind.PRODUCER : SpanKind.CLIENT, attributes }, parent);
+    const metricAttributes = this.metricAttributes.get(`${system}\n${envelope.topic}`, () => ({
+      [ATTR_MESSAGING_SYSTEM]: system,
+      [ATTR_MESSAGING_DESTINATION_NAME]: envelope.topic,
+      [ATTR_MESSAGING_OPERATION_TYPE]: MessagingOperationType.send,
+      [ATTR_MESSAGING_OPERATION_NAME]: MessagingOperationType.send,
+    }));
+    return { span, context: trace.setSpan(parent, span), startedAt: performance.now(), size, metricAttributes, state: 'collecting', arrived: 0, unsettled: 0, failure: undefined };
+  }
+
+  private messageAttributes(envelope: PublishEnvelope, operation: string): Attributes {
+    const system = messagingSystem(envelope.transport);
+    const attributes: Attributes = {
+      [ATTR_MESSAGING_SYSTEM]: system,
+      [ATTR_MESSAGING_DESTINATION_NAME]: envelope.topic,
+      [ATTR_MESSAGING_OPERATION_TYPE]: operation,
+      [ATTR_MESSAGING_OPERATION_NAME]: operation,
+      [ATTR_MESSAGING_MESSAGE_ID]: envelope.id,
+    };
+    deliveryAttributes(attributes, system, envelope.key, undefined);
+    bodySize(attributes, envelope.body);
+    return attributes;
+  }
+
+  private batchAttributes(envelope: PublishEnvelope, system: string, size: number): Attributes {
+    return {
+      [ATTR_MESSAGING_SYSTEM]: system,
+      [ATTR_MESSAGING_DESTINATION_NAME]: envelope.topic,
+      [ATTR_MESSAGING_OPERATION_TYPE]: MessagingOperationType.send,
+      [ATTR_MESSAGING_OPERATION_NAME]: MessagingOperationType.send,
+      [ATTR_MESSAGING_BATCH_MESSAGE_COUNT]: size,
+    };
+  }
+
+  private stopCollecting(envelope: PublishEnvelope, operation: SendOperation): void {
+    if (operation.state !== 'collecting') return;
+    operation.state = 'sending';
+    if (operation.size === 1) return;
+    const key = batchKey(envelope);
+    const open = this.collecting.get(key);
+    if (!open) return;
+    const rest = open.filter((o) => o !== operation);
+    if (rest.length > 0) this.collecting.set(key, rest);
+    else this.collecting.delete(key);
+  }
+
+  /** One message of the operation is settled; the last one ends the span and records the metrics. */
+  private settle(operation: SendOperation, failure: { readonly error: unknown } | undefined): void {
+    try {
+      operation.unsettled -= 1;
+      operation.failure ??= failure;
+      const facts = failure ? errorFacts(failure.error) : undefined;
+      this.instruments.sentMessages.add(1, facts ? { ...operation.metricAttributes, [ATTR_ERROR_TYPE]: facts.type } : operation.metricAttributes);
+      if (operation.unsettled > 0 || operation.state === 'ended') return;
+      // Messages that never reached this middleware (an earlier one threw) leave the batch short.
+      if (operation.state === 'collecting') this.abandon(operation);
+      operation.state = 'ended';
+      const seconds = (performance.now() - operation.startedAt) / 1_000;
+      if (operation.failure) {
+        const error = errorFacts(operation.failure.error);
+        operation.span.setAttribute(ATTR_ERROR_TYPE, error.type);
+        operation.span.setStatus({ code: SpanStatusCode.ERROR, message: error.message });
+        if (this.options.recordExceptions) operation.span.recordException({ name: error.name, message: error.message, stack: error.stack });
+        this.instruments.operationDuration.record(seconds, { ...operation.metricAttributes, [ATTR_ERROR_TYPE]: error.type });
+      } else {
+        this.instruments.operationDuration.record(seconds, operation.metricAttributes);
+      }
+      operation.span.end();
+    } catch {
+      // never into the publish path
+    }
+  }
+
+  private abandon(operation: SendOperation): void {
+    for (const [key, open] of this.collecting) {
+      if (!open.includes(operation)) continue;
+      const rest = open.filter((o) => o !== operation);
+      if (rest.length > 0) this.collecting.set(key, rest);
+      else this.collecting.delete(key);
+    }
+  }
+}
+
+/** Messages of one publishBatch call share topic, size and ce-time. */
+function batchKey(envelope: PublishEnvelope): string {
+  return `${envelope.topic}\n${envelope.batchSize}\n${envelope.headers[Headers.time] ?? ''}`;
+}
