@@ -267,7 +267,9 @@ export class Consumer<TBody> {
   /** A dead letter still to be stored for this delivery, if its handling is over. */
   private pendingFor(delivery: Delivery): DeadLetterAttempt | undefined {
     const { message, attempt } = delivery;
-    const remembered = pendingDeadLetterOf(message.headers) ?? this.pending.get(message.id);
+    // Only a redelivery can carry core's own "dead letter pending" mark: a first delivery with it
+    // was written by someone else (the header is reserved for core, a raw client could still set it).
+    const remembered = (attempt > 1 ? pendingDeadLetterOf(message.headers) : undefined) ?? this.pending.get(message.id);
     const firstFailureAt = message.headers[Headers.firstFailureAt] ?? new Date().toISOString();
     const lastFailureAt = new Date().toISOString();
     if (remembered) {

@@ -7,7 +7,7 @@ export type { Topic, TopicOptions, BodyOf, InputOf } from './topic.js';
 export { MAX_TOPIC_NAME_LENGTH, MAX_DEFINED_TOPIC_NAME_LENGTH } from './topic.js';
 export { DEAD_LETTER_HEADROOM_BYTES, PendingDeadLetterHeaders, readDeadLetter } from './dead-letter.js';
 export type { DeadLetterInfo } from './dead-letter.js';
-export { messageBytes } from './message-size.js';
+export { messageBytes, messageBytesOver } from './message-size.js';
 export { assertDelayMs } from './delay.js';
 export { describeThrown, thrownMessage, safeString, cutBytes, asLoggableError, ErrorDescriptionBudget } from './describe-error.js';
 export type { ErrorDescription } from './describe-error.js';
