@@ -1,15 +1,16 @@
 import { z } from 'zod';
+import { MAX_DELAY_MS } from './delay.js';
 
 export const BackoffSchema = z.discriminatedUnion('type', [
   z.object({
     type: z.literal('fixed'),
-    delayMs: z.number().int().min(0).default(1_000),
+    delayMs: z.number().int().min(0).max(MAX_DELAY_MS).default(1_000),
     jitter: z.boolean().default(false),
   }),
   z.object({
     type: z.literal('exponential'),
-    initialDelayMs: z.number().int().min(0).default(100),
-    maxDelayMs: z.number().int().min(0).default(30_000),
+    initialDelayMs: z.number().int().min(0).max(MAX_DELAY_MS).default(100),
+    maxDelayMs: z.number().int().min(0).max(MAX_DELAY_MS).default(30_000),
     factor: z.number().min(1).default(2),
     jitter: z.boolean().default(true),
   }),

@@ -1,13 +1,21 @@
 import { ConfigError } from './errors.js';
 
 /**
- * The one rule for every delay a user gives (publish `delayMs`, `ctx.retry({ delayMs })`):
- * a finite, non-negative number of milliseconds. NaN, Infinity and negatives are refused
- * with a ConfigError instead of turning into "at once" or "never" on some broker.
+ * The longest delay on every transport: 24 days. It is what RabbitMQ's TTL buckets can hold
+ * (x-message-ttl and x-expires stay signed 32-bit) and what one Node timer can wait, so one
+ * rule holds everywhere instead of a delay being cut short on one broker.
+ */
+export const MAX_DELAY_MS = 24 * 24 * 3_600_000;
+
+/**
+ * The one rule for every delay a user gives (publish `delayMs`, `ctx.retry({ delayMs })`,
+ * retry backoff): a finite number of milliseconds from 0 to MAX_DELAY_MS. NaN, Infinity,
+ * negatives and longer delays are refused with a ConfigError instead of turning into
+ * "at once", "never" or "earlier than asked" on some broker.
  */
 export function assertDelayMs(value: unknown, field: string): asserts value is number | undefined {
   if (value === undefined) return;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    throw new ConfigError(field, `must be a finite, non-negative number of milliseconds, got ${typeof value === 'number' ? String(value) : typeof value}`);
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > MAX_DELAY_MS) {
+    throw new ConfigError(field, `must be a finite number of milliseconds from 0 to ${MAX_DELAY_MS} (24 days), got ${typeof value === 'number' ? String(value) : typeof value}`);
   }
 }

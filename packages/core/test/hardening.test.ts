@@ -10,6 +10,8 @@ import {
   handlerSpy,
   jsonCodec,
   MAX_DEFINED_TOPIC_NAME_LENGTH,
+  MAX_DELAY_MS,
+  RetryPolicySchema,
   rawTopic,
   silentLogger,
   type OutgoingMessage,
@@ -48,6 +50,18 @@ describe('describing thrown values', () => {
     expect(cut.endsWith('…')).toBe(true);
     expect(cut).not.toContain('\uFFFD');
     expect(describeThrown(Object.assign(new Error('m'), { name: 'N'.repeat(10_000) })).name.length).toBeLessThanOrEqual(128);
+  });
+});
+
+describe('delays', () => {
+  it('follow one rule everywhere: finite, from 0 to 24 days', async () => {
+    const bus = busOn(memory());
+    const topic = rawTopic('t-delays');
+    for (const delayMs of [-1, Number.NaN, Number.POSITIVE_INFINITY, MAX_DELAY_MS + 1]) {
+      await expect(bus.publish(topic, new Uint8Array(1), { delayMs })).rejects.toMatchObject({ code: 'CONFIG_INVALID', field: 'delayMs' });
+    }
+    expect(() => RetryPolicySchema.parse({ backoff: { type: 'fixed', delayMs: MAX_DELAY_MS + 1 } })).toThrow();
+    await bus.close();
   });
 });
 
