@@ -185,6 +185,18 @@ export class Bus implements AsyncDisposable {
     await this.settings.transport.ensureGroup(typeof topic === 'string' ? topic : topic.name, group);
   }
 
+  /**
+   * Remove a group and everything kept for it (messages waiting for it are dropped: use it for
+   * temporary readers). Throws an UnsupportedError where the transport cannot.
+   */
+  async deleteGroup(topic: { readonly name: string } | string, group: string): Promise<void> {
+    this.assertOpen();
+    assertGroupName(group);
+    const transport = this.settings.transport;
+    if (!transport.deleteGroup) throw new UnsupportedError(`transport "${transport.name}" cannot delete a group`);
+    await transport.deleteGroup(typeof topic === 'string' ? topic : topic.name, group);
+  }
+
   /** Local statistics of every open subscription of this bus. */
   stats(): SubscriptionStats[] {
     return [...this.consumers].map((consumer) => consumer.stats.snapshot(consumer.topicName, consumer.group, consumer.activeCount));

@@ -174,6 +174,12 @@ export interface Transport {
    * gives zero counts. Missing: `bus.inspect` throws an UnsupportedError.
    */
   inspect?(topic: string, group?: string): Promise<TransportInspection>;
+  /**
+   * Optional. Remove a group and what the transport keeps for it (its queue, consumer, retry
+   * path), so a temporary reader (`omnibus tail`) leaves nothing behind. Idempotent; never
+   * touches the topic or another group. Missing: `bus.deleteGroup` throws an UnsupportedError.
+   */
+  deleteGroup?(topic: string, group: string): Promise<void>;
   /** Optional. The connection's state now, synchronously (no broker round trip). */
   health?(): TransportHealth;
 }
