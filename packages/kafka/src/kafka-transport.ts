@@ -1,5 +1,6 @@
 import {
   ClosedError,
+  ConfigError,
   ConnectionError,
   PublishError,
   type Logger,
@@ -69,26 +70,35 @@ export class KafkaTransport implements Transport {
     const firstTopic = messages[0]?.topic;
     const now = Date.now();
     const records: OutgoingRecord[] = new Array<OutgoingRecord>(messages.length);
-    const topics = new Set<string>();
+    // Every message's main topic exists before anything is written, delayed or not: a delayed
+    // message of a topic Kafka cannot create would wait for a reader that can never exist.
+    const mainTopics = new Set<string>();
+    const delayTopics = new Set<string>();
     let bytes = 0;
     for (let index = 0; index < messages.length; index += 1) {
       const message = messages[index] as OutgoingMessage;
       const delayMs = message.delayMs ?? 0;
-      const record = delayMs > 0 ? toRecord(message, this.naming.delayTopic(message.topic), { dueAt: now + delayMs }) : toRecord(message, this.naming.topic(message.topic));
+      const mainTopic = this.naming.topic(message.topic);
+      mainTopics.add(mainTopic);
+      let record: OutgoingRecord;
+      if (delayMs > 0) {
+        record = toRecord(message, this.naming.delayTopic(message.topic), { dueAt: now + delayMs });
+        delayTopics.add(record.topic);
+      } else record = toRecord(message, mainTopic);
       const size = recordSize(record);
       if (size > this.config.maxMessageBytes) {
         throw new PublishError(`kafka: message "${message.id}" is ${size} bytes, above maxMessageBytes (${this.config.maxMessageBytes}); nothing was sent`, { topic: message.topic });
       }
       records[index] = record;
-      topics.add(record.topic);
       bytes += size;
     }
     try {
       await this.connect();
-      await this.topology.ensureTopics([...topics]);
+      await this.topology.ensureTopics([...mainTopics]);
+      if (delayTopics.size > 0) await this.topology.ensureTopics([...delayTopics]);
       await this.publisher.send(records, bytes);
     } catch (error) {
-      if (error instanceof ClosedError) throw error;
+      if (error instanceof ClosedError || error instanceof ConfigError) throw error;
       const topics = [...new Set(messages.map((m) => m.topic))].join('", "');
       const cause = (await anyBrokerReachable(this.config.brokers))
         ? this.sanitize(error)
@@ -103,6 +113,7 @@ export class KafkaTransport implements Transport {
     try {
       await this.topology.ensureGroup(this.topology.names(topic, group));
     } catch (error) {
+      if (error instanceof ConfigError) throw error;
       throw new ConnectionError(`kafka: creating group "${group}" of topic "${topic}" failed: ${this.describe(error)}`, { cause: this.sanitize(error) });
     }
   }
@@ -115,6 +126,7 @@ export class KafkaTransport implements Transport {
       // The retry topic needs no starting offset: only members of the group write to it.
       await this.topology.ensureTopics([names.retry]);
     } catch (error) {
+      if (error instanceof ConfigError) throw error;
       throw new ConnectionError(`kafka: creating the retry topic "${names.retry}" failed: ${this.describe(error)}`, { cause: this.sanitize(error) });
     }
     const subscription = new KafkaSubscription(params, names, {

@@ -1,12 +1,12 @@
 import { z } from 'zod';
 
-/** A naming template: `{topic}` / `{group}` are replaced by the Omnibus names. */
-const template = (placeholders: readonly string[]) =>
-  z
-    .string()
-    .min(1)
-    .refine((value) => placeholders.every((p) => value.includes(p)), { message: `must contain ${placeholders.join(' and ')}` })
-    .refine((value) => /^[A-Za-z0-9._{}-]+$/.test(value), { message: 'may only use letters, digits, ".", "_", "-" and the placeholders' });
+/**
+ * An option of 0.1 that no longer exists, with what to do instead: a ConfigError that says so
+ * rather than "unrecognized key".
+ */
+const removed = (instead: string) => z.undefined({ error: `no longer exists: ${instead}` }).optional();
+
+const FIXED_NAMES = 'internal topic names are fixed so that no user topic can collide with them (see "Migrating from 0.1" in the @omnibus/kafka README)';
 
 const SslSchema = z.union([
   z.boolean(),
@@ -82,23 +82,14 @@ export const KafkaOptionsSchema = z
     maxMessageBytes: z.number().int().min(1_024).default(1_000_000),
     /** Prepended to every Kafka topic and consumer-group id (tenancy, test isolation). */
     prefix: z.string().regex(/^[A-Za-z0-9._-]*$/, 'may only use letters, digits, ".", "_" and "-"').max(100).default(''),
-    /** Kafka consumer-group id of an Omnibus (topic, group). */
-    groupIdTemplate: template(['{topic}', '{group}']).default('{topic}.{group}'),
-    /** Per-group retry topic (nacked messages wait here until due). */
-    retryTopicTemplate: template(['{topic}', '{group}']).default('{topic}.{group}.retry'),
-    /** Per-topic delay topic (delayed publishes wait here until due). */
-    delayTopicTemplate: template(['{topic}']).default('{topic}.delay'),
+    groupIdTemplate: removed(`the group id is always "<prefix><topic>.<group>"; ${FIXED_NAMES}`),
+    retryTopicTemplate: removed(FIXED_NAMES),
+    delayTopicTemplate: removed(FIXED_NAMES),
   })
   .strict()
   .superRefine((options, ctx) => {
     if (options.heartbeatIntervalMs >= options.sessionTimeoutMs) {
       ctx.addIssue({ code: 'custom', path: ['heartbeatIntervalMs'], message: 'must be lower than sessionTimeoutMs (a third of it is usual)' });
-    }
-    // The main, delay and retry topics of one (topic, group) must be three different topics.
-    const render = (template: string) => template.replaceAll('{topic}', 'orders').replaceAll('{group}', 'billing');
-    if (render(options.delayTopicTemplate) === 'orders') ctx.addIssue({ code: 'custom', path: ['delayTopicTemplate'], message: 'must differ from the topic itself' });
-    if (render(options.retryTopicTemplate) === 'orders' || render(options.retryTopicTemplate) === render(options.delayTopicTemplate)) {
-      ctx.addIssue({ code: 'custom', path: ['retryTopicTemplate'], message: 'must differ from the topic and from the delay topic' });
     }
   });
 

@@ -1,7 +1,7 @@
-import type { Logger } from '@omnibus/core';
-import type { KafkaDriver, PartitionOffset } from './driver/driver.js';
+import { ConfigError, type Logger } from '@omnibus/core';
+import { TopicNameRefusedError, type KafkaDriver, type PartitionOffset } from './driver/driver.js';
 import { retrying } from './errors.js';
-import type { Naming } from './naming.js';
+import { foldTopicName, type Naming } from './naming.js';
 
 export interface TopologySettings {
   readonly createTopics: boolean;
@@ -33,6 +33,8 @@ const START_ATTEMPTS = 3;
  */
 export class Topology {
   private readonly knownTopics = new Set<string>();
+  /** Kafka's folded form (`.` = `_`) of every topic known or being created, to the name itself. */
+  private readonly byFoldedName = new Map<string, string>();
   private readonly creating = new Map<string, Promise<string[]>>();
   private readonly groups = new Map<string, Promise<void>>();
 
@@ -56,15 +58,25 @@ export class Topology {
   async ensureTopics(topics: readonly string[]): Promise<string[]> {
     const missing = [...new Set(topics)].filter((topic) => !this.knownTopics.has(topic));
     if (missing.length === 0 || !this.settings.createTopics) return [];
+    // Kafka would refuse it anyway: say so without asking.
+    for (const topic of missing) {
+      const twin = this.byFoldedName.get(foldTopicName(topic));
+      if (twin !== undefined && twin !== topic) throw this.collision(topic, twin);
+    }
     const waits = new Set(missing.flatMap((topic) => this.creating.get(topic) ?? []));
     const toCreate = missing.filter((topic) => !this.creating.has(topic));
     if (toCreate.length) {
       const specs = toCreate.map((topic) => ({ topic, partitions: this.settings.partitions, replicationFactor: this.settings.replicationFactor }));
-      const creation = retrying(() => this.driver.createTopics(specs));
+      const creation = retrying(() => this.driver.createTopics(specs)).catch((error: unknown) => {
+        throw error instanceof TopicNameRefusedError ? this.collision(error.topic, error.collidesWith, error) : error;
+      });
       for (const topic of toCreate) this.creating.set(topic, creation);
       creation.then(
         (created) => {
-          for (const topic of toCreate) this.knownTopics.add(topic);
+          for (const topic of toCreate) {
+            this.knownTopics.add(topic);
+            this.byFoldedName.set(foldTopicName(topic), topic);
+          }
           if (created.length) this.logger.debug({ topics: created }, 'kafka: topics created');
         },
         () => {},
@@ -74,6 +86,20 @@ export class Topology {
     }
     const created = (await Promise.all(waits)).flat();
     return created.filter((topic) => missing.includes(topic));
+  }
+
+  /** The ConfigError for a topic Kafka will not create next to `twin` (same name but for `.` and `_`). */
+  private collision(topic: string, twin: string | undefined, cause?: unknown): ConfigError {
+    const { naming } = this;
+    const what = naming.describeTopic(topic);
+    if (twin === undefined) {
+      return new ConfigError('topic', `Kafka refused to create ${what}: an existing topic has the same name but for "." and "_", which Kafka treats alike; rename the topic`, { cause });
+    }
+    return new ConfigError(
+      'topic',
+      `${what} cannot be used next to ${naming.describeTopic(twin)}: Kafka treats "." and "_" in topic names alike and refuses a topic whose name differs from an existing one only there; rename one of them`,
+      { cause },
+    );
   }
 
   /** Make (topic, group) durable: its main and delay topics exist and its starting offsets are committed. Idempotent, cached. */
@@ -90,7 +116,8 @@ export class Topology {
 
   private async createGroup(names: GroupNames): Promise<void> {
     const topics = [names.main, names.delay];
-    const created = new Set(await this.ensureTopics(topics));
+    // The main topic first: a name Kafka refuses leaves no delay topic behind.
+    const created = new Set([...(await this.ensureTopics([names.main])), ...(await this.ensureTopics([names.delay]))]);
     let lastError: unknown;
     for (let attempt = 1; attempt <= START_ATTEMPTS + 1; attempt += 1) {
       const committed = await retrying(() => this.driver.committedOffsets(names.groupId, topics));

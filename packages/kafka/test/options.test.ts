@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, isOmnibusError, silentLogger } from '@omnibus/core';
 import { resolveConfig } from '../src/config.js';
-import { createNaming } from '../src/naming.js';
 import { parseKafkaUrl } from '../src/url.js';
 import { createTransport, kafkaCapabilities } from '../src/index.js';
 import { recordingLogger } from '@omnibus/test-support';
@@ -34,8 +33,6 @@ describe('kafka options and URL', () => {
     expect(() => resolveConfig({ url: 'kafka://h:9092', options: { sessionTimeoutMs: 6_000, heartbeatIntervalMs: 6_000 } })).toThrow(
       expect.objectContaining({ field: 'options.heartbeatIntervalMs' }),
     );
-    expect(() => resolveConfig({ url: 'kafka://h:9092', options: { retryTopicTemplate: '{topic}.retry' } })).toThrow(expect.objectContaining({ field: 'options.retryTopicTemplate' }));
-    expect(() => resolveConfig({ url: 'kafka://h:9092', options: { delayTopicTemplate: '{topic}' } })).toThrow(expect.objectContaining({ field: 'options.delayTopicTemplate' }));
     expect(() => resolveConfig({ url: 'kafka://h:9092', options: { nope: 1 } })).toThrow(ConfigError);
   });
 
@@ -54,17 +51,6 @@ describe('kafka options and URL', () => {
     expect(config.brokers).toEqual(['a:1', 'b:2']);
     expect(config.sasl).toEqual({ mechanism: 'scram-sha-256', username: 'x', password: 'y' });
     expect(config.secrets).toEqual(['y']);
-  });
-
-  it('maps names with templates and keeps long names within Kafka limits', () => {
-    const naming = createNaming({ prefix: 'p.', groupIdTemplate: '{topic}.{group}', retryTopicTemplate: '{topic}.{group}.retry', delayTopicTemplate: '{topic}.delay' });
-    expect(naming.topic('orders')).toBe('p.orders');
-    expect(naming.delayTopic('orders')).toBe('p.orders.delay');
-    expect(naming.retryTopic('orders', 'billing')).toBe('p.orders.billing.retry');
-    expect(naming.groupId('orders', 'billing')).toBe('p.orders.billing');
-    const long = naming.retryTopic('t'.repeat(200), 'g'.repeat(200));
-    expect(long.length).toBeLessThanOrEqual(249);
-    expect(long).not.toBe(naming.retryTopic('t'.repeat(200), `${'g'.repeat(199)}h`));
   });
 
   it('declares its capabilities and honours maxMessageBytes', () => {

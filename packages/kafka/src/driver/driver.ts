@@ -25,6 +25,22 @@ export interface FetchedRecord {
   readonly headers: Record<string, string>;
 }
 
+/**
+ * The broker refused to create `topic` (Kafka's INVALID_TOPIC_EXCEPTION). For a name that is
+ * valid Kafka syntax this means an existing topic has the same name but for `.` and `_`,
+ * which Kafka treats alike (metric names): `collidesWith` is that topic when it was found.
+ */
+export class TopicNameRefusedError extends Error {
+  constructor(
+    readonly topic: string,
+    readonly collidesWith: string | undefined,
+    options?: { cause?: unknown },
+  ) {
+    super(`the broker refused to create topic "${topic}"${collidesWith === undefined ? '' : `: it collides with the existing topic "${collidesWith}"`}`, options);
+    this.name = 'TopicNameRefusedError';
+  }
+}
+
 export interface FetchedBatch {
   readonly topic: string;
   readonly partition: number;
@@ -94,7 +110,10 @@ export interface KafkaDriver {
   connect(): Promise<void>;
   /** Produce with acks=all; resolves when every record is durably stored. */
   send(records: readonly OutgoingRecord[], timeoutMs: number): Promise<void>;
-  /** Create the topics that do not exist yet (existing ones are left as they are); resolves with the created ones. */
+  /**
+   * Create the topics that do not exist yet (existing ones are left as they are); resolves with
+   * the created ones. A name the broker refuses rejects with a TopicNameRefusedError.
+   */
   createTopics(specs: readonly TopicSpec[]): Promise<string[]>;
   deleteTopics(topics: readonly string[]): Promise<void>;
   /** The group's committed offsets (with metadata) for every partition of `topics`. */

@@ -1,7 +1,8 @@
 import type { Logger } from '@omnibus/core';
 import { Kafka, Partitioners, type Admin, type KafkaConfig as KafkajsConfig, type Message, type Producer, type SASLOptions } from 'kafkajs';
 import type { SaslOptions, SslOptions } from '../options.js';
-import type { GroupMember, KafkaDriver, MemberSettings, OutgoingRecord, PartitionOffset, TopicSpec } from './driver.js';
+import { foldTopicName } from '../naming.js';
+import { TopicNameRefusedError, type GroupMember, type KafkaDriver, type MemberSettings, type OutgoingRecord, type PartitionOffset, type TopicSpec } from './driver.js';
 import { KAFKAJS_LOG_LEVEL, kafkajsLogCreator } from './kafkajs-logger.js';
 import { KafkajsMember, type MemberTimings } from './kafkajs-member.js';
 
@@ -95,9 +96,22 @@ export class KafkajsDriver implements KafkaDriver {
     } catch (error) {
       // Some existed, some were created: only "already exists" errors are fine.
       const errors = (error as { errors?: { type?: string; topic?: string }[] }).errors;
+      const refused = Array.isArray(errors) ? errors.find((e) => e.type === 'INVALID_TOPIC_EXCEPTION' && typeof e.topic === 'string') : undefined;
+      if (refused) throw new TopicNameRefusedError(refused.topic as string, await this.foldedTwin(refused.topic as string), { cause: error });
       if (!Array.isArray(errors) || !errors.every((e) => e.type === 'TOPIC_ALREADY_EXISTS')) throw error;
       const existing = new Set(errors.map((e) => e.topic));
       return specs.map((s) => s.topic).filter((topic) => !existing.has(topic));
+    }
+  }
+
+  /** The existing topic Kafka folds `topic` onto (same name but for `.` and `_`), if any. */
+  private async foldedTwin(topic: string): Promise<string | undefined> {
+    try {
+      const folded = foldTopicName(topic);
+      return (await this.admin.listTopics()).find((existing) => existing !== topic && foldTopicName(existing) === folded);
+    } catch {
+      // The refusal is reported anyway, without the other name.
+      return undefined;
     }
   }
 
