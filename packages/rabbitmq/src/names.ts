@@ -1,13 +1,29 @@
-import { createHash } from 'node:crypto';
+import { assertGroupName, assertTopicName, ConfigError } from '@omnibus/core';
 
 /** AMQP exchange and queue names and routing keys are short strings: at most 255 bytes. */
-const MAX_NAME_BYTES = 255;
+const MAX_SHORT_STRING_BYTES = 255;
+/**
+ * Longest topic exchange or group queue name: the router reaches them with the routing keys
+ * `t:<exchange>` and `q:<queue>`, which are short strings too.
+ */
+export const MAX_NAME_BYTES = MAX_SHORT_STRING_BYTES - 'q:'.length;
+
+/**
+ * The namespace of the transport's own objects: `<prefix>omnibus:`. Topic and group names
+ * cannot contain `:`, and a prefix may not contain `omnibus:` (options.ts), so no topic,
+ * group or other prefix reaches an internal object.
+ */
+export const INTERNAL_MARKER = 'omnibus:';
 
 /**
  * Every broker object the transport declares, named from the prefix, topics and groups.
+ * The mapping is injective by its own checks, not by trusting the caller (a transport may be
+ * used without core): a topic or group name core would refuse, or a name over AMQP's limit,
+ * is a ConfigError naming the field, thrown before anything reaches the broker.
  *
- * Topic and group names cannot contain `:` (core validates them), so the internal objects,
- * which all contain `omnibus:`, never collide with a topic's exchange or a group's queue.
+ * - `<prefix><topic>` is a topic exchange: topics have no `:`, so it is never internal.
+ * - `<prefix><topic>.<group>` is a queue: groups have no `.`, so the last dot splits it back.
+ * - `<prefix>omnibus:…` is internal: delay exchange, router, delay buckets, discard queue.
  */
 export class Names {
   constructor(
@@ -17,22 +33,29 @@ export class Names {
 
   /** The durable topic exchange of a topic. */
   topicExchange(topic: string): string {
-    return fit(`${this.prefix}${topic}`);
+    assertTopicName(topic);
+    const name = `${this.prefix}${topic}`;
+    if (name.startsWith('amq.')) {
+      throw new ConfigError('topic', `"${topic}": exchange names starting with "amq." are reserved by RabbitMQ; set options.prefix`);
+    }
+    return fitting(name, 'topic', `the exchange of topic "${topic}"`);
   }
 
-  /** The durable queue of a group (group names have no dots, so `<topic>.<group>` is unambiguous). */
+  /** The durable queue of a group. */
   groupQueue(topic: string, group: string): string {
-    return fit(`${this.prefix}${topic}.${group}`);
+    this.topicExchange(topic);
+    assertGroupName(group);
+    return fitting(`${this.prefix}${topic}.${group}`, 'group', `the queue of group "${group}" of topic "${topic}"`);
   }
 
   /** Headers exchange in front of the delay queues: routes on the delay-bucket header. */
   delayExchange(): string {
-    return fit(`${this.prefix}omnibus:delay`);
+    return `${this.prefix}${INTERNAL_MARKER}delay`;
   }
 
   /** Direct exchange expired delayed messages are dead-lettered to; routes them home by routing key. */
   routerExchange(): string {
-    return fit(`${this.prefix}omnibus:router`);
+    return `${this.prefix}${INTERNAL_MARKER}router`;
   }
 
   /**
@@ -41,7 +64,7 @@ export class Names {
    * change, so the two kinds never share a name (a redeclare would fail with 406).
    */
   delayQueue(bucketMs: number): string {
-    return fit(`${this.prefix}omnibus:delay:${this.delayBucketValue(bucketMs)}`);
+    return `${this.prefix}${INTERNAL_MARKER}delay:${this.delayBucketValue(bucketMs)}`;
   }
 
   /**
@@ -60,25 +83,25 @@ export class Names {
    * must reach at least this one.
    */
   discardQueue(): string {
-    return fit(`${this.prefix}omnibus:discard`);
+    return `${this.prefix}${INTERNAL_MARKER}discard`;
   }
 
-  /** Router key that reaches one group queue only (delayed retry). */
+  /** Router key that reaches one group queue only (delayed retry); `queue` is a groupQueue() name. */
   routeToQueue(queue: string): string {
-    return fit(`q:${queue}`);
+    return `q:${queue}`;
   }
 
   /** Router key that reaches a topic exchange, hence every group of the topic (delayed publish). */
   routeToTopic(topic: string): string {
-    return fit(`t:${this.topicExchange(topic)}`);
+    return `t:${this.topicExchange(topic)}`;
   }
 }
 
-/** Keep a name within 255 bytes: a long one keeps its start and gets a hash of the whole as suffix. */
-export function fit(name: string): string {
-  if (Buffer.byteLength(name) <= MAX_NAME_BYTES) return name;
-  const hash = createHash('sha256').update(name).digest('hex').slice(0, 16);
-  let head = name.slice(0, MAX_NAME_BYTES - hash.length - 1);
-  while (Buffer.byteLength(head) > MAX_NAME_BYTES - hash.length - 1) head = head.slice(0, -1);
-  return `${head}~${hash}`;
+/** `name` when it is at most MAX_NAME_BYTES, else a ConfigError on `field`: nothing is ever cut or hashed. */
+function fitting(name: string, field: string, what: string): string {
+  // A UTF-16 unit is at most 3 UTF-8 bytes: short names skip the encoding.
+  if (name.length * 3 <= MAX_NAME_BYTES) return name;
+  const bytes = Buffer.byteLength(name);
+  if (bytes <= MAX_NAME_BYTES) return name;
+  throw new ConfigError(field, `${what} would be "${name.slice(0, 40)}…", ${bytes} bytes: RabbitMQ names hold at most ${MAX_NAME_BYTES} (AMQP's 255 less the router's 2-byte key tag); use a shorter prefix, topic or group`);
 }

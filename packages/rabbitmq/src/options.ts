@@ -32,11 +32,15 @@ export const RabbitMQOptionsSchema = z
     /**
      * Put in front of every exchange and queue name, so several applications (or test runs)
      * share a virtual host without seeing each other. Letters, digits, `.`, `_`, `-`, `:`.
+     * It may not contain `omnibus:` (the transport's own objects are `<prefix>omnibus:…`, so
+     * such a prefix's topics would be another prefix's internal objects) nor start with `amq.`.
      */
     prefix: z
       .string()
       .max(64)
       .regex(/^[A-Za-z0-9._:-]*$/, 'use letters, digits, ".", "_", "-" or ":"')
+      .refine((prefix) => !prefix.includes('omnibus:'), 'may not contain "omnibus:" (the namespace of the transport\'s own exchanges and queues)')
+      .refine((prefix) => !prefix.startsWith('amq.'), 'may not start with "amq." (reserved by RabbitMQ)')
       .default(''),
     /** Queue type of group queues: `classic` (durable, lazy-free) or `quorum` (replicated, counts deliveries). */
     queueType: z.enum(['classic', 'quorum']).default('classic'),

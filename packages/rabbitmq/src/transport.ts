@@ -78,6 +78,8 @@ class RabbitMQTransport implements Transport {
 
   async ensureGroup(topic: string, group: string): Promise<void> {
     this.assertOpen();
+    // Names are checked before anything reaches the broker (ConfigError on topic or group).
+    this.deps.names.groupQueue(topic, group);
     await this.connection.connect();
     await this.topology.group(topic, group);
     this.ensured.set(`${topic}\u0000${group}`, { topic, group });
@@ -88,6 +90,7 @@ class RabbitMQTransport implements Transport {
     if (!Number.isInteger(params.concurrency) || params.concurrency < 1) {
       throw new ConfigError('concurrency', `must be a positive integer, got ${params.concurrency}`);
     }
+    this.deps.names.groupQueue(params.topic, params.group);
     await this.connection.connect();
     const subscription = new RabbitSubscription(params, this.deps, (closed) => this.subscriptions.delete(closed));
     this.subscriptions.add(subscription);

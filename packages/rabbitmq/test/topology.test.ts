@@ -86,10 +86,11 @@ describeWithBroker('rabbitmq', 'rabbitmq topology', (endpoint) => {
     await channel.close();
   });
 
-  it('fits names longer than 255 bytes (200-character topic and group) and still routes', async () => {
+  it('routes a group queue name of exactly 253 bytes, the longest RabbitMQ names may be (see names.test.ts)', async () => {
     const transport = open();
     const topic = `t${'x'.repeat(180)}${uniqueTopic('long')}`.slice(0, 200);
-    const group = `g${'y'.repeat(199)}`;
+    const group = `g${'y'.repeat(253 - prefix.length - topic.length - 2)}`;
+    expect(Buffer.byteLength(`${prefix}${topic}.${group}`)).toBe(253);
     const log = deliveryLog();
     await transport.subscribe({ topic, group, concurrency: 1, onDelivery: log.onDelivery, onError: log.onError });
     await transport.publish([{ id: 'long-1', topic, key: 'k', headers: {}, body: bytes('long') }]);
@@ -123,14 +124,13 @@ describeWithBroker('rabbitmq', 'rabbitmq topology', (endpoint) => {
     }
   });
 
-  it('refuses reserved amq.* names quickly, pointing at options.prefix', async () => {
+  it('refuses reserved amq.* names before asking the broker, pointing at options.prefix', async () => {
     const transport = makeTransport(endpoint.url, { prefix: '', publishTimeoutMs: 20_000 });
     transports.push(transport);
     const topic = `amq.${uniqueTopic('reserved')}`;
-    await expect(transport.ensureGroup(topic, 'g1')).rejects.toMatchObject({ code: 'CONFIG_INVALID', field: 'options.prefix' });
-    const started = Date.now();
-    await expect(transport.publish([{ id: 'x', topic, key: undefined, headers: {}, body: bytes('x') }])).rejects.toMatchObject({ code: 'PUBLISH_FAILED' });
-    expect(Date.now() - started).toBeLessThan(5_000);
+    const refused = { code: 'CONFIG_INVALID', field: 'topic', message: expect.stringContaining('options.prefix') };
+    await expect(transport.ensureGroup(topic, 'g1')).rejects.toMatchObject(refused);
+    await expect(transport.publish([{ id: 'x', topic, key: undefined, headers: {}, body: bytes('x') }])).rejects.toMatchObject(refused);
   });
 
   it('is what createBus loads for an amqp:// URL, end to end with a typed topic', async () => {
