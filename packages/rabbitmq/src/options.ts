@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import type { ConnectionOptions } from 'node:tls';
 import { z } from 'zod';
-import { ConfigError, parseOptions, redactUrl } from '@omnibus/core';
+import { ConfigError, parseOptions } from '@omnibus/core';
+import { parseAmqpUrl } from './url.js';
 
 /** PEM text (string or bytes), or several of them (a CA bundle split in parts). */
 const Pem = z.union([z.string().min(1), z.instanceof(Buffer), z.array(z.union([z.string().min(1), z.instanceof(Buffer)])).min(1)]);
@@ -115,48 +116,37 @@ export interface ResolvedConfig {
   readonly secrets: readonly string[];
 }
 
-/** Validate the options and split the URL; throws a ConfigError naming the field. */
+/** Validate the options and split the URL; throws a ConfigError naming the field (never echoing the URL's userinfo). */
 export function resolveConfig(url: string, rawOptions: unknown): ResolvedConfig {
   const options = parseOptions(RabbitMQOptionsSchema, rawOptions ?? {}, 'options');
-  const safeUrl = redactUrl(url);
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw new ConfigError('url', `"${safeUrl}" is not a valid URL (expected amqp://user:pass@host:5672/vhost)`);
-  }
-  const protocol = parsed.protocol === 'amqp:' ? 'amqp' : parsed.protocol === 'amqps:' ? 'amqps' : undefined;
-  if (!protocol) throw new ConfigError('url', `"${safeUrl}": the scheme must be amqp:// or amqps://`);
-  if (!parsed.hostname) throw new ConfigError('url', `"${safeUrl}" has no host`);
+  if (typeof url !== 'string') throw new ConfigError('url', 'must be a string');
+  const parsed = parseAmqpUrl(url);
+  const { protocol, safeUrl } = parsed;
   if (options.tls && protocol !== 'amqps') throw new ConfigError('options.tls', 'TLS options need an amqps:// URL');
 
-  const query = parsed.searchParams;
   const intQuery = (name: string): number | undefined => {
-    const value = query.get(name);
+    const value = parsed.query.get(name);
     if (value === null) return undefined;
     if (!/^\d+$/.test(value)) throw new ConfigError('url', `"${safeUrl}": ?${name}= must be a non-negative integer`);
     return Number(value);
   };
   const heartbeat = options.heartbeatSeconds ?? intQuery('heartbeat') ?? 20;
-  const username = parsed.username || parsed.password ? decode(parsed.username) : 'guest';
-  const password = parsed.username || parsed.password ? decode(parsed.password) : 'guest';
-  const port = parsed.port ? Number(parsed.port) : protocol === 'amqp' ? 5672 : 5671;
 
   return {
     options,
     safeUrl,
     connect: {
       protocol,
-      hostname: parsed.hostname.replace(/^\[|\]$/g, ''),
-      port,
-      username,
-      password,
-      vhost: parsed.pathname.length > 1 ? parsed.pathname.slice(1) : '',
+      hostname: parsed.hostname,
+      port: parsed.port,
+      username: parsed.username ?? 'guest',
+      password: parsed.password ?? 'guest',
+      vhost: parsed.vhost,
       heartbeat,
       frameMax: intQuery('frameMax'),
       channelMax: intQuery('channelMax'),
     },
-    secrets: [password, options.tls?.passphrase].filter((s): s is string => typeof s === 'string' && s.length > 0),
+    secrets: [...parsed.secrets, options.tls?.passphrase].filter((s): s is string => typeof s === 'string' && s.length > 0),
   };
 }
 
@@ -182,12 +172,4 @@ export function tlsSocketOptions(options: RabbitMQOptions): ConnectionOptions {
   if (tls.passphrase !== undefined) out.passphrase = tls.passphrase;
   if (tls.servername) out.servername = tls.servername;
   return out;
-}
-
-function decode(part: string): string {
-  try {
-    return decodeURIComponent(part);
-  } catch {
-    return part;
-  }
 }

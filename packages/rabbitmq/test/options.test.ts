@@ -44,7 +44,7 @@ describe('rabbitmq options', () => {
     }
     expect(error).toMatchObject({ code: 'CONFIG_INVALID', field: 'url' });
     expect(String((error as Error).message)).not.toContain('hunter2-secret');
-    expect(String((error as Error).message)).toContain('admin:***@');
+    expect(String((error as Error).message)).not.toContain('admin');
   });
 
   it('rejects a bad ?heartbeat= in the URL', () => {
