@@ -1,4 +1,4 @@
-import type { Delivery, NackOptions, TransportMessage } from '@omnibus/core';
+import type { Delivery, DeliveryMetadata, NackOptions, TransportMessage } from '@omnibus/core';
 import { scheduledDelay } from './delay.js';
 
 /** A stream entry this consumer owns (in its pending list), handed over or not yet. */
@@ -10,6 +10,19 @@ export interface HeldEntry {
   readonly redelivery: boolean;
   readonly message: TransportMessage;
   readonly attempt: number;
+  /** Handed to core as Delivery.metadata (made once per entry, shared by its delivery). */
+  readonly metadata: RedisDeliveryMetadata;
+}
+
+/**
+ * What a Redis delivery tells of itself: `offset` is the id of the stream entry delivered, in the
+ * stream `stream` names: `topic` (the topic's stream, where the publisher's XADD put it) or
+ * `redelivery` (the group's own redelivery stream, where a nack or a released delivery re-added it,
+ * under a new id).
+ */
+export interface RedisDeliveryMetadata extends DeliveryMetadata {
+  readonly offset: string;
+  readonly stream: 'topic' | 'redelivery';
 }
 
 /** What a delivery needs from its subscription. */
@@ -43,6 +56,10 @@ export class RedisDelivery implements Delivery {
 
   get attempt(): number {
     return this.entry.attempt;
+  }
+
+  get metadata(): RedisDeliveryMetadata {
+    return this.entry.metadata;
   }
 
   async ack(): Promise<void> {

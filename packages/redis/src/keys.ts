@@ -33,7 +33,13 @@ export class Keys {
   retry(topic: string, group: string): string {
     assertTopicName(topic);
     assertGroupName(group);
-    return `${this.prefix}retry:${topic}:${group}`;
+    return `${this.retryPrefix(topic)}${group}`;
+  }
+
+  /** What every redelivery key of the topic starts with (its group's name follows). */
+  retryPrefix(topic: string): string {
+    assertTopicName(topic);
+    return `${this.prefix}retry:${topic}:`;
   }
 
   get scheduled(): string {

@@ -207,6 +207,126 @@ end
 return redis.call('XTRIM', KEYS[1], 'MINID', '~', target)
 `;
 
+/**
+ * Lua helpers of the inspection scripts: the target stream of a scheduled entry (its second
+ * netstring part, read without decoding the rest), and scheduled entries counted per target.
+ */
+const COUNTING = `
+local function target_of(member)
+  local c1 = string.find(member, ':', 1, true)
+  if not c1 then return nil end
+  local l1 = tonumber(string.sub(member, 1, c1 - 1))
+  if not l1 then return nil end
+  local p = c1 + l1 + 1
+  local c2 = string.find(member, ':', p, true)
+  if not c2 then return nil end
+  local l2 = tonumber(string.sub(member, p, c2 - 1))
+  if not l2 then return nil end
+  return string.sub(member, c2 + 1, c2 + l2)
+end
+-- Scheduled entries from index start (count of them) whose target is one of targets, per target.
+local function count_scheduled(key, start, count, targets)
+  local index = {}
+  local counts = {}
+  for i, t in ipairs(targets) do
+    index[t] = i
+    counts[i] = 0
+  end
+  local members = redis.call('ZRANGE', key, start, start + count - 1)
+  for _, m in ipairs(members) do
+    local i = index[target_of(m) or '']
+    if i then counts[i] = counts[i] + 1 end
+  end
+  return counts, #members
+end
+-- Entries of a stream after id (exclusive), at most limit of them: {counted, last id seen or ''}.
+local function count_after(stream, id, limit)
+  local entries = redis.call('XRANGE', stream, '(' .. id, '+', 'COUNT', limit)
+  local last = ''
+  if #entries > 0 then last = entries[#entries][1] end
+  return #entries, last
+end
+`;
+
+/**
+ * Depth of a topic and its groups, read at one instant (a script runs atomically).
+ * KEYS: topic stream, scheduled set. ARGV: the topic's redelivery key prefix
+ * (`<prefix>retry:<topic>:`), scan chunk size, the groups asked for (none: every group of
+ * the topic stream). Returns {groups, scheduled counts, scheduled set size}; per group
+ * {name, known (0/1), topic lag, complete (0: lag counted over one chunk only, go on after the
+ * id that follows), that id, topic pending, redelivery entries not delivered, redelivery
+ * pending}; scheduled counts: for the topic stream, then for each group's redelivery stream,
+ * over the first chunk of the set.
+ */
+const INSPECT = `${COUNTING}
+local infos = {}
+local names = {}
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  for _, g in ipairs(redis.call('XINFO', 'GROUPS', KEYS[1])) do
+    local info = {}
+    for j = 1, #g, 2 do info[g[j]] = g[j + 1] end
+    infos[info['name']] = info
+    names[#names + 1] = info['name']
+  end
+end
+if #ARGV > 2 then
+  names = {}
+  for i = 3, #ARGV do names[#names + 1] = ARGV[i] end
+else
+  table.sort(names)
+end
+local groups = {}
+local targets = {KEYS[1]}
+for _, name in ipairs(names) do
+  local info = infos[name]
+  local known, lag, complete, seen, pending, last = 0, 0, 1, '', 0, '0-0'
+  if info then
+    known = 1
+    pending = info['pending']
+    last = info['last-delivered-id']
+    lag = info['lag']
+    if type(lag) ~= 'number' then
+      -- Redis cannot tell (6.2, or entries deleted after the group's position): count them.
+      lag, seen = count_after(KEYS[1], last, tonumber(ARGV[2]))
+      if lag >= tonumber(ARGV[2]) then complete = 0 end
+    end
+  end
+  local retry = ARGV[1] .. name
+  targets[#targets + 1] = retry
+  local waiting, held = 0, 0
+  if redis.call('EXISTS', retry) == 1 then
+    local length = redis.call('XLEN', retry)
+    for _, g in ipairs(redis.call('XINFO', 'GROUPS', retry)) do
+      local info2 = {}
+      for j = 1, #g, 2 do info2[g[j]] = g[j + 1] end
+      if info2['name'] == name then held = info2['pending'] end
+    end
+    waiting = length - held
+  end
+  groups[#groups + 1] = {name, known, lag, complete, seen, pending, waiting, held}
+end
+local size = redis.call('ZCARD', KEYS[2])
+local counts = count_scheduled(KEYS[2], 0, tonumber(ARGV[2]), targets)
+return {groups, counts, size}
+`;
+
+/**
+ * One more chunk of the scheduled set, counted per target. KEYS: scheduled set.
+ * ARGV: start index, count, targets... Returns {counts per target, members read}.
+ */
+const COUNT_SCHEDULED = `${COUNTING}
+local targets = {}
+for i = 3, #ARGV do targets[#targets + 1] = ARGV[i] end
+local counts, read = count_scheduled(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), targets)
+return {counts, read}
+`;
+
+/** Entries of a stream after an id (exclusive), one chunk. KEYS: stream. ARGV: id, limit. Returns {counted, last id}. */
+const COUNT_AFTER = `${COUNTING}
+local counted, last = count_after(KEYS[1], ARGV[1], tonumber(ARGV[2]))
+return {counted, last}
+`;
+
 export const scripts = {
   omnibusRequeue: { lua: REQUEUE, numberOfKeys: 2 },
   omnibusSchedule: { lua: SCHEDULE, numberOfKeys: 1 },
@@ -215,6 +335,9 @@ export const scripts = {
   omnibusHeartbeat: { lua: HEARTBEAT, numberOfKeys: 1 },
   omnibusReap: { lua: REAP, numberOfKeys: 1 },
   omnibusTrim: { lua: TRIM, numberOfKeys: 1 },
+  omnibusInspect: { lua: INSPECT, numberOfKeys: 2 },
+  omnibusCountScheduled: { lua: COUNT_SCHEDULED, numberOfKeys: 1 },
+  omnibusCountAfter: { lua: COUNT_AFTER, numberOfKeys: 1 },
 } as const;
 
 type Arg = string | number | Buffer;
@@ -227,6 +350,9 @@ export interface ScriptCommands {
   omnibusHeartbeat(stream: string, group: string, consumer: string, ...ids: string[]): Promise<number>;
   omnibusReap(stream: string, group: string, minIdleMs: number, self: string): Promise<number>;
   omnibusTrim(stream: string, maxLen: number, maxAgeMs: number): Promise<number>;
+  omnibusInspect(topicStream: string, scheduled: string, retryPrefix: string, chunk: number, ...groups: string[]): Promise<unknown>;
+  omnibusCountScheduled(scheduled: string, start: number, count: number, ...targets: string[]): Promise<unknown>;
+  omnibusCountAfter(stream: string, afterId: string, limit: number): Promise<unknown>;
 }
 
 export interface PipelineScripts {

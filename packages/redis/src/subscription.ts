@@ -4,6 +4,7 @@ import { safeError } from './safe-error.js';
 import { encodeScheduled, entryFields, parseEntry } from './codec.js';
 import { RedisDelivery, type DeliveryOwner, type HeldEntry } from './delivery.js';
 import { compareIds, createGroup, ensureGroups, groupPosition } from './groups.js';
+import type { ConnectionHealth } from './health.js';
 import type { Keys } from './keys.js';
 import type { RedisOptions } from './options.js';
 import type { Scheduler } from './scheduler.js';
@@ -18,6 +19,8 @@ export interface SubscriptionContext {
   readonly keys: Keys;
   readonly logger: Logger;
   readonly scheduler: Scheduler;
+  /** Where the consumer connection's state is reported (transport.health()). */
+  readonly health: ConnectionHealth;
   /** False once the transport closed its connection: settling is then a no-op. */
   readonly isOpen: () => boolean;
 }
@@ -46,6 +49,8 @@ export class RedisSubscription implements TransportSubscription, DeliveryOwner {
   private turnEndScheduled = false;
   private readonly claimIntervalMs: number;
   private blocking: ScriptedRedis | undefined;
+  /** Stops reporting the consumer connection's state (before it is disconnected on purpose). */
+  private unwatch: () => void = () => {};
   private loopDone: Promise<void> = Promise.resolve();
   private wakeLoop: (() => void) | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
@@ -109,6 +114,7 @@ export class RedisSubscription implements TransportSubscription, DeliveryOwner {
       throw new ConnectionError(`cannot open the consumer connection to Redis at ${settings.display}: ${cause.message}`, { cause });
     }
     this.blocking = blocking;
+    this.unwatch = this.ctx.health.watch(blocking);
     // Claim at once: entries left by consumers that died before this one started.
     this.nextClaimAt = Date.now();
     this.nextReapAt = Date.now() + Math.min(options.consumerExpiryMs, 60_000);
@@ -336,6 +342,7 @@ export class RedisSubscription implements TransportSubscription, DeliveryOwner {
       redelivery,
       message: stored.message,
       attempt: stored.baseAttempt + Math.max(1, deliveryCount || 1) - 1,
+      metadata: { offset: id, stream: redelivery ? 'redelivery' : 'topic' },
     };
     this.held.set(key, entry);
     this.buffer.push(entry);
@@ -407,6 +414,7 @@ export class RedisSubscription implements TransportSubscription, DeliveryOwner {
     this.stopped = true;
     this.wake();
     this.signalHalted();
+    this.unwatch();
     // A blocked XREADGROUP only returns after blockMs: cut its connection instead.
     // (Entries Redis handed out in that instant stay pending and are claimed later.)
     if (this.reading) this.blocking?.disconnect();

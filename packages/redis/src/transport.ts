@@ -11,7 +11,9 @@ import {
   type OutgoingMessage,
   type SubscribeParams,
   type Transport,
+  type TransportHealth,
   type TransportInit,
+  type TransportInspection,
   type TransportSubscription,
 } from '@omnibus/core';
 import { redisCapabilities } from './capabilities.js';
@@ -21,6 +23,8 @@ import { scheduledDelay } from './delay.js';
 import { connectClient, connectionSettings, createClient, type ConnectionSettings } from './connection.js';
 import { safeError, safeMessage } from './safe-error.js';
 import { ensureGroups } from './groups.js';
+import { ConnectionHealth } from './health.js';
+import { inspectTopic } from './inspect.js';
 import { Keys } from './keys.js';
 import { parseRedisOptions, type RedisOptions } from './options.js';
 import { Scheduler } from './scheduler.js';
@@ -62,6 +66,7 @@ export class RedisTransport implements Transport {
   private connected: Connected | undefined;
   private closed = false;
   private closing: Promise<void> | undefined;
+  private readonly connection = new ConnectionHealth((error) => safeMessage(error, this.settings.secrets));
 
   constructor(init: TransportInit) {
     this.options = parseRedisOptions(init.options);
@@ -184,6 +189,27 @@ export class RedisTransport implements Transport {
     return subscription;
   }
 
+  /**
+   * Depth and lag of the topic and its groups, from Redis (see README "Inspection"). Creates
+   * nothing; names are checked first (a ConfigError), a Redis failure is a ConnectionError.
+   */
+  async inspect(topic: string, group?: string): Promise<TransportInspection> {
+    this.assertOpen();
+    this.keys.topic(topic);
+    if (group !== undefined) this.keys.retry(topic, group);
+    const { client } = await this.open();
+    try {
+      return await inspectTopic(client, this.keys, topic, group);
+    } catch (error) {
+      throw new ConnectionError(`inspecting topic "${topic}" in Redis failed: ${safeMessage(error, this.settings.secrets)}`, { cause: this.unreachable(client, error) });
+    }
+  }
+
+  /** The state of the command connection and every consumer connection, from their events. */
+  health(): TransportHealth {
+    return this.connection.health();
+  }
+
   close(): Promise<void> {
     this.closing ??= this.shutdown();
     return this.closing;
@@ -197,6 +223,7 @@ export class RedisTransport implements Transport {
 
   private async shutdown(): Promise<void> {
     this.closed = true;
+    this.connection.close();
     const connected = this.connected ?? (await this.connecting?.catch(() => undefined));
     // Subscriptions release their unsettled deliveries while the connection still works.
     await Promise.allSettled([...this.subscriptions].map((subscription) => subscription.close()));
@@ -243,6 +270,7 @@ export class RedisTransport implements Transport {
       argumentLimit = await this.readArgumentLimit(raw as ScriptedRedis);
     } catch (error) {
       raw.disconnect();
+      this.connection.failed(error);
       if (error instanceof ConnectionError) throw error;
       throw new ConnectionError(`cannot connect to Redis at ${settings.display}: ${safeMessage(error, settings.secrets)}`, { cause: safeError(error, settings.secrets) });
     }
@@ -251,6 +279,7 @@ export class RedisTransport implements Transport {
       throw new ClosedError('the redis transport is closed');
     }
     const client = scripted(raw);
+    this.connection.watch(raw);
     const onError = (what: string) => (error: unknown) => this.logger.warn({ err: safeError(error, settings.secrets) }, `omnibus redis: ${what}`);
     const connected: Connected = {
       client,
@@ -303,6 +332,7 @@ export class RedisTransport implements Transport {
       keys: this.keys,
       logger: this.logger,
       scheduler: connected.scheduler,
+      health: this.connection,
       isOpen: () => this.connected === connected,
     };
   }
