@@ -1,5 +1,6 @@
 import type { ConsumeMessage, Options } from 'amqplib';
 import type { TransportMessage } from '@omnibus/core';
+import { derivedMessageId } from './foreign-id.js';
 
 /**
  * How a transport message travels as an AMQP message.
@@ -126,16 +127,39 @@ export interface DecodedMessage {
   readonly attempt: number;
 }
 
+/** Where a delivery was consumed, so the decoder can tell Omnibus' own redelivery copies from anything else. */
+export interface DeliveryOrigin {
+  /** The group queue consumed. */
+  readonly queue: string;
+  /** The router exchange: a delayed retry copy arrives from it with the key `retryRoutingKey`. */
+  readonly routerExchange: string;
+  /** `q:<queue>`, the router key of this queue's delayed retries. */
+  readonly retryRoutingKey: string;
+  /** Quorum queues count deliveries themselves (`x-delivery-count`); classic queues do not. */
+  readonly brokerCountsDeliveries: boolean;
+}
+
 /**
  * Decode a delivery of `topic`. Attempt = the carried `x-omnibus-attempt` (1 if absent) plus
- * the broker's count of earlier failed deliveries of this copy: quorum queues give it exactly
- * (`x-delivery-count`); classic queues only flag a redelivery, counted as one more attempt.
+ * the broker's count of earlier failed deliveries of this copy.
+ *
+ * Neither header can be spoofed by a foreign producer publishing to the topic:
+ * - `x-omnibus-attempt` is believed only on Omnibus' redelivery copies, which never go through
+ *   the topic exchange: published to this queue directly (default exchange, routing key = the
+ *   queue) or through the router with this queue's `q:` key. On anything that came through the
+ *   topic exchange it is ignored.
+ * - `x-delivery-count` is believed only on a quorum queue and only on a redelivery: there the
+ *   broker wrote it. A first delivery has had no earlier delivery, whatever a header says.
+ *   Classic queues only flag a redelivery, counted as one more attempt.
+ *
+ * A message without an id (another client published it without `message-id`) gets a stable
+ * one derived from its content (see derivedMessageId).
  */
-export function decodeMessage(topic: string, raw: ConsumeMessage): DecodedMessage {
+export function decodeMessage(topic: string, raw: ConsumeMessage, origin: DeliveryOrigin): DecodedMessage {
   const { properties } = raw;
   const table = (properties.headers ?? {}) as Record<string, unknown>;
   const headers: Record<string, string> = {};
-  const messageId = properties.messageId as string | undefined;
+  const messageId = properties.messageId as unknown;
   const appId = properties.appId as unknown;
   if (typeof appId === 'string' && appId.startsWith(PROPS_MARKER)) {
     for (let i = PROPS_MARKER.length; i < appId.length; i++) {
@@ -162,15 +186,20 @@ export function decodeMessage(topic: string, raw: ConsumeMessage): DecodedMessag
     const text = typeof value === 'string' ? value : headerText(value);
     if (text !== undefined) headers[name] = text;
   }
-  const id = carriedId ?? messageId ?? '';
+  const content = raw.content;
+  const id = carriedId || (typeof messageId === 'string' && messageId !== '' ? messageId : derivedMessageId(properties, content));
+  const { fields } = raw;
   let base = 1;
-  if (carriedAttempt !== undefined) {
+  const isRetryCopy = (fields.exchange === '' && fields.routingKey === origin.queue) || (fields.exchange === origin.routerExchange && fields.routingKey === origin.retryRoutingKey);
+  if (carriedAttempt !== undefined && isRetryCopy) {
     const carried = Number.parseInt(carriedAttempt, 10);
     if (Number.isSafeInteger(carried) && carried >= 1) base = carried;
   }
-  const count = deliveryCount === undefined ? 0 : Number(deliveryCount);
-  const earlier = Number.isSafeInteger(count) && count > 0 ? count : raw.fields.redelivered ? 1 : 0;
-  const content = raw.content;
+  let earlier = 0;
+  if (fields.redelivered) {
+    const count = origin.brokerCountsDeliveries && deliveryCount !== undefined ? Number(deliveryCount) : 0;
+    earlier = Number.isSafeInteger(count) && count > 0 ? count : 1;
+  }
   return {
     message: { id, topic, key, headers, body: new Uint8Array(content.buffer, content.byteOffset, content.byteLength) },
     attempt: base + earlier,

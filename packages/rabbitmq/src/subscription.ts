@@ -2,7 +2,7 @@ import type { ConsumeMessage } from 'amqplib';
 import { ConnectionError, type Logger, type NackOptions, type SubscribeParams, type TransportSubscription } from '@omnibus/core';
 import { AckBatcher } from './acks.js';
 import { closeChannel, openChannel, type ChannelHandle } from './channels.js';
-import { decodeMessage } from './codec.js';
+import { decodeMessage, type DeliveryOrigin } from './codec.js';
 import type { ConnectionManager } from './connection.js';
 import { RabbitDelivery, type DeliveryOwner } from './delivery.js';
 import { toError, type Scrubber } from './errors.js';
@@ -61,6 +61,7 @@ export class RabbitSubscription implements TransportSubscription, DeliveryOwner 
   private closing: Promise<void> | undefined;
   private readonly unlisten: () => void;
   private readonly queue: string;
+  private readonly origin: DeliveryOrigin;
   private readonly prefetch: number;
 
   constructor(
@@ -69,6 +70,12 @@ export class RabbitSubscription implements TransportSubscription, DeliveryOwner 
     private readonly onClosed: (subscription: RabbitSubscription) => void,
   ) {
     this.queue = deps.names.groupQueue(params.topic, params.group);
+    this.origin = {
+      queue: this.queue,
+      routerExchange: deps.names.routerExchange(),
+      retryRoutingKey: deps.names.routeToQueue(this.queue),
+      brokerCountsDeliveries: deps.options.queueType === 'quorum',
+    };
     this.prefetch = Math.max(params.concurrency, deps.options.prefetch ?? params.concurrency);
     this.unlisten = deps.connection.listen({
       connected: () => this.scheduleRestart(),
@@ -216,7 +223,7 @@ export class RabbitSubscription implements TransportSubscription, DeliveryOwner 
   }
 
   private handOver(attached: Attached, raw: ConsumeMessage): void {
-    const { message, attempt } = decodeMessage(this.params.topic, raw);
+    const { message, attempt } = decodeMessage(this.params.topic, raw, this.origin);
     this.handedOver += 1;
     const delivery = new RabbitDelivery(message, attempt, attached.handle, attached.acks, raw, this);
     try {
