@@ -47,7 +47,8 @@ export class ConsumerInstrumentation {
   consume(message: Message<unknown>, handlerContext: HandlerContext, next: () => Promise<void>): Promise<void> {
     let scope: Context;
     try {
-      scope = this.begin(message, handlerContext);
+      // Nothing records spans or metrics: the handler still gets the context from the headers.
+      scope = this.instruments.enabled || this.options.tracing() ? this.begin(message, handlerContext) : this.options.propagation.extract(ROOT_CONTEXT, message.headers);
     } catch {
       return next();
     }
@@ -76,12 +77,16 @@ export class ConsumerInstrumentation {
   settled(event: SettledEvent): void {
     try {
       const known = event.message ? this.processing.get(event.message) : undefined;
-      if (event.message && known) this.processing.delete(event.message);
-      const processing = known ?? this.late(event);
-      this.finish(processing, event);
+      if (!known && !this.instruments.enabled && !this.options.tracing()) return;
+      this.settle(event, known);
     } catch {
       // documented: the settled hook must not throw
     }
+  }
+
+  private settle(event: SettledEvent, known: Processing | undefined): void {
+    if (event.message && known) this.processing.delete(event.message);
+    this.finish(known ?? this.late(event), event);
   }
 
   /**

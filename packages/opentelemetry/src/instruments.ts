@@ -1,4 +1,5 @@
 import type { Attributes, Counter, Histogram, Meter, UpDownCounter } from '@opentelemetry/api';
+import { isNoopCounter } from './activity.js';
 import { OmnibusMetrics } from './omnibus-names.js';
 import {
   DURATION_BUCKETS_SECONDS,
@@ -19,6 +20,8 @@ export class Instruments {
   readonly deadLettersPending: Counter;
   readonly released: Counter;
   readonly inFlight: UpDownCounter;
+  /** False when the meter is the API's no-op meter: nothing would be recorded. */
+  readonly enabled: boolean;
 
   constructor(meter: Meter) {
     const duration = { unit: 's', advice: { explicitBucketBoundaries: DURATION_BUCKETS_SECONDS } };
@@ -31,6 +34,7 @@ export class Instruments {
     this.deadLettersPending = meter.createCounter(OmnibusMetrics.deadLettersPending, { unit: '{delivery}', description: 'Dead-letter copies that could not be stored (the message is kept and the store retried).' });
     this.released = meter.createCounter(OmnibusMetrics.released, { unit: '{delivery}', description: 'Deliveries released for redelivery without an outcome (drain timeout, stopping, settle failure).' });
     this.inFlight = meter.createUpDownCounter(OmnibusMetrics.inFlight, { unit: '{delivery}', description: 'Deliveries handed to the handler and not settled yet.' });
+    this.enabled = !isNoopCounter(this.sentMessages);
   }
 }
 

@@ -1,5 +1,6 @@
 import { defaultTextMapGetter, defaultTextMapSetter, metrics, propagation, trace, type Context, type Meter, type MeterProvider, type TextMapPropagator, type Tracer, type TracerProvider } from '@opentelemetry/api';
 import { ConfigError } from '@omnibus/core';
+import { tracingSwitch } from './activity.js';
 import { SCHEMA_URL } from './semconv.js';
 
 /** How the consumer span relates to the producer's creation context (see the README). */
@@ -49,6 +50,8 @@ export interface ResolvedOptions {
   readonly consumerParent: ConsumerParent;
   readonly batchCreateSpans: boolean;
   readonly recordExceptions: boolean;
+  /** False while no SDK would record a span (see activity.ts). */
+  readonly tracing: () => boolean;
 }
 
 const KNOWN = new Set(['tracerProvider', 'meterProvider', 'propagator', 'consumerParent', 'batchCreateSpans', 'recordExceptions']);
@@ -77,5 +80,6 @@ export function resolveOptions(options: OpenTelemetryOptions = {}): ResolvedOpti
     consumerParent,
     batchCreateSpans,
     recordExceptions,
+    tracing: tracingSwitch(tracerProvider),
   };
 }

@@ -54,6 +54,7 @@ export class ProducerInstrumentation {
   ) {}
 
   publish(envelope: PublishEnvelope, next: () => Promise<void>): Promise<void> {
+    if (!this.instruments.enabled && !this.options.tracing()) return this.propagateOnly(envelope, next);
     let operation: SendOperation;
     try {
       operation = this.join(envelope);
@@ -74,6 +75,16 @@ export class ProducerInstrumentation {
         throw error;
       },
     );
+  }
+
+  /** Nothing records spans or metrics: only pass on the active context (baggage, a remote parent). */
+  private propagateOnly(envelope: PublishEnvelope, next: () => Promise<void>): Promise<void> {
+    try {
+      if (envelope.headers[TRACEPARENT] === undefined) this.options.propagation.inject(api.active(), envelope.headers);
+    } catch {
+      // never into the publish path
+    }
+    return next();
   }
 
   /** Find or start this message's send operation, and give the message its creation context. */

@@ -1,4 +1,4 @@
-import type { TextMapPropagator, Tracer, TracerProvider } from '@opentelemetry/api';
+import { propagation, trace, type TextMapPropagator, type Tracer, type TracerProvider } from '@opentelemetry/api';
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { createBus, defineTopic, handlerSpy, type Bus, type ConfigError } from '@omnibus/core';
@@ -84,6 +84,32 @@ describe('@omnibus/opentelemetry never stands in the way', () => {
       ['ack', undefined],
     ]);
     await telemetry.shutdown();
+  });
+
+  it('a global SDK registered after the middleware was created is used from the next message on', async () => {
+    const telemetry = new TestTelemetry();
+    const middleware = openTelemetry();
+    bus = await createBus({ url: 'memory://', middleware: [middleware] });
+    const topic = defineTopic(topicName(), Order);
+    const spy = handlerSpy<z.infer<typeof Order>>();
+    await bus.subscribe(topic, spy.handler, { group: 'g' });
+    const before = await bus.publish(topic, { n: 0 });
+    await spy.waitForMessageWithId(before, { timeoutMs: 5_000 });
+    trace.setGlobalTracerProvider(telemetry.tracerProvider);
+    propagation.setGlobalPropagator(telemetry.propagator);
+    try {
+      const after = await bus.publish(topic, { n: 1 });
+      const spans = await telemetry.waitForSpans((s) => s.length === 2, 'the send and process spans');
+      expect(spans.map((s) => [s.name, s.attributes['messaging.message.id']]).sort()).toEqual([
+        [`process ${topic.name}`, after],
+        [`send ${topic.name}`, after],
+      ]);
+      expect(spy.calls.find((c) => c.message.id === before)?.message.headers.traceparent).toBeUndefined();
+    } finally {
+      trace.disable();
+      propagation.disable();
+      await telemetry.shutdown();
+    }
   });
 
   it('an unknown or wrong option is a ConfigError naming it', () => {
