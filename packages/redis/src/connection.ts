@@ -34,6 +34,11 @@ export function connectionSettings(url: string, options: RedisOptions): Connecti
     lazyConnect: true,
     connectTimeout: options.connectTimeoutMs,
     commandTimeout: options.commandTimeoutMs,
+    // A connection that answers nothing for this long while a command waits is dead, even if no
+    // reset ever arrives (a half-open connection, traffic silently dropped): ioredis destroys the
+    // socket and reconnects. Without it such a connection stays "ready" for ever, and every
+    // command on it times out in turn.
+    socketTimeout: options.commandTimeoutMs,
     maxRetriesPerRequest: null,
     enableOfflineQueue: true,
     enableReadyCheck: true,

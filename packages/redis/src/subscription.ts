@@ -93,6 +93,7 @@ export class RedisSubscription implements TransportSubscription, DeliveryOwner {
         connectionName: 'omnibus-consumer',
         // The read blocks for blockMs; only a reply missing well beyond that is an error.
         commandTimeout: options.blockMs + options.commandTimeoutMs,
+        socketTimeout: options.blockMs + options.commandTimeoutMs,
       }),
     );
     blocking.on('error', (error: unknown) => this.ctx.logger.debug({ err: safeError(error, settings.secrets), consumer: this.consumer }, 'omnibus redis: consumer connection error'));

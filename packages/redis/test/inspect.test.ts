@@ -99,7 +99,7 @@ describeWithBroker('redis', 'redis transport: inspect', (endpoint) => {
     await transport.publish(Array.from({ length: 5 }, (_, i) => message('holes', `m-${i}`)));
     const redis = harness.redis();
     const stream = harness.keys.topic('holes');
-    const [, [secondId]] = (await redis.xrange(stream, '-', '+')) as [[string], [string]];
+    const [, [secondId]] = (await redis.xrange(stream, '-', '+')) as unknown as [[string], [string]];
     await redis.xdel(stream, secondId);
     // Redis' own lag is unknown now (a tombstone lies after the group's last-delivered-id).
     const raw = (await redis.xinfo('GROUPS', stream)) as unknown[][];
@@ -117,8 +117,8 @@ describeWithBroker('redis', 'redis transport: inspect', (endpoint) => {
     await transport.publish(ids.map((id) => message('crowd', id)));
     const redis = harness.redis();
     const stream = harness.keys.topic('crowd');
-    const [[firstId]] = (await redis.xrange(stream, '-', '+', 'COUNT', 1)) as [[string]];
-    const [[lastId]] = (await redis.xrevrange(stream, '+', '-', 'COUNT', 1)) as [[string]];
+    const [[firstId]] = (await redis.xrange(stream, '-', '+', 'COUNT', 1)) as unknown as [[string]];
+    const [[lastId]] = (await redis.xrevrange(stream, '+', '-', 'COUNT', 1)) as unknown as [[string]];
     await redis.xdel(stream, lastId); // Redis' lag unknown: counted by the transport
     const inspection = await transport.inspect('crowd', 'g');
     expect(inspection.delayed).toEqual({ value: total, exact: false });
