@@ -96,6 +96,8 @@ export class Bus implements AsyncDisposable {
   private readonly publishChain: (envelope: PublishEnvelope) => Promise<void>;
   private readonly hasPublishMiddleware: boolean;
   private closed: Promise<void> | undefined;
+  /** Publish calls so far: each call's envelopes share its number as `batchId`. */
+  private batches = 0;
   /** Where each envelope's innermost publish step hands its message to the batch being built. */
   private readonly sinks = new WeakMap<PublishEnvelope, (envelope: PublishEnvelope) => Promise<void>>();
   private readonly window: PublishWindow;
@@ -129,7 +131,8 @@ export class Bus implements AsyncDisposable {
   async publishBatch<TInput>(topic: Topic<unknown, TInput>, items: readonly BatchItem<TInput>[]): Promise<string[]> {
     this.assertOpen();
     const time = new Date().toISOString(); // one publish call, one ce-time
-    const envelopes = items.map((item, index) => this.envelope(topic, item, index, items.length, time));
+    const batchId = ++this.batches;
+    const envelopes = items.map((item, index) => this.envelope(topic, item, index, items.length, batchId, time));
     if (envelopes.some((e) => e.delayMs) && this.settings.transport.capabilities.delayedPublish === 'none') {
       throw new UnsupportedError(`transport "${this.settings.transport.name}" does not support delayed publish`);
     }
@@ -244,7 +247,7 @@ export class Bus implements AsyncDisposable {
     if (this.closed) throw new ClosedError('the bus is closed');
   }
 
-  private envelope<TInput>(topic: Topic<unknown, TInput>, item: BatchItem<TInput>, batchIndex: number, batchSize: number, time: string): PublishEnvelope {
+  private envelope<TInput>(topic: Topic<unknown, TInput>, item: BatchItem<TInput>, batchIndex: number, batchSize: number, batchId: number, time: string): PublishEnvelope {
     const index = batchSize > 1 ? batchIndex : undefined;
     // The wire carries the schema's input: the consumer parses it again, so a `.transform()` or
     // `.default()` runs once, on the way in to the handler (its output would not parse again).
@@ -271,7 +274,7 @@ export class Bus implements AsyncDisposable {
     headers[Headers.time] = time;
     headers[Headers.specVersion] = '1.0';
     headers[Headers.contentType] = codec.contentType;
-    return { topic: topic.name, id, key: item.key, headers, body, delayMs: item.delayMs, transport: this.settings.transport.name, batchSize, batchIndex };
+    return { topic: topic.name, id, key: item.key, headers, body, delayMs: item.delayMs, transport: this.settings.transport.name, batchSize, batchIndex, batchId, bodyBytes: undefined };
   }
 
   /**
@@ -304,7 +307,9 @@ export class Bus implements AsyncDisposable {
         try {
           this.sinks.set(envelope, (e) => {
             reached = true;
-            batch.push(encode(e, codec, true));
+            const message = encode(e, codec, true);
+            e.bodyBytes = message.body.byteLength;
+            batch.push(message);
             arrive();
             return sent;
           });

@@ -227,6 +227,8 @@ export class Consumer<TBody> {
       ...outcome,
       message: entry.message,
       metadata: delivery.metadata ?? NO_METADATA,
+      headers: delivery.message.headers,
+      bodyBytes: delivery.message.body.byteLength,
       durationMs: performance.now() - entry.startedAt,
     };
     for (const hook of hooks) {

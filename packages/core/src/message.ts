@@ -49,6 +49,10 @@ export interface PublishEnvelope {
   /** Messages published in the same call (1 for `publish`), and this one's position among them. */
   readonly batchSize: number;
   readonly batchIndex: number;
+  /** The same for every message of one publish call, different for every call of one bus. */
+  readonly batchId: number;
+  /** Bytes of the encoded body, set once the codec ran (readable after `next()` resolved). */
+  bodyBytes: number | undefined;
 }
 
 export type PublishMiddleware = (envelope: PublishEnvelope, next: () => Promise<void>) => Promise<void>;
@@ -83,6 +87,10 @@ export interface SettledEvent {
   /** The message as consume middleware saw it; undefined when it never got that far (undecodable, invalid, pending dead letter). */
   readonly message?: Message<unknown> | undefined;
   readonly metadata: DeliveryMetadata;
+  /** The headers as transported (trace context included), also when `message` is undefined. */
+  readonly headers: Readonly<Record<string, string>>;
+  /** Bytes of the encoded body as transported. */
+  readonly bodyBytes: number;
   /** From hand-over by the transport to the end of the settlement. */
   readonly durationMs: number;
 }
