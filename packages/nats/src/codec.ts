@@ -13,10 +13,13 @@ import type { OutgoingMessage, TransportMessage } from '@omnibus/core';
  *   server acts on those) or our own `Omnibus-Nats-` prefix, travels hex-encoded
  *   under `Omnibus-Nats-H-<hex of UTF-8>`.
  *
- * The message id is the `Nats-Msg-Id` header (the server deduplicates on it), the
- * key is `Omnibus-Nats-Key` (absent when the key is undefined).
+ * The server deduplicates on `Nats-Msg-Id` (see publisher.ts for what it holds). The
+ * message id travels in `Omnibus-Nats-Id`, or, when the two are the same (a user's
+ * publish, the common case), only in `Nats-Msg-Id`, which saves a header. The key is
+ * `Omnibus-Nats-Key` (absent when the key is undefined).
  */
 export const MSG_ID = 'Nats-Msg-Id';
+export const ID_HEADER = 'Omnibus-Nats-Id';
 export const KEY_HEADER = 'Omnibus-Nats-Key';
 /** The server refuses a publish whose subject is not captured by this stream. */
 export const EXPECTED_STREAM = 'Nats-Expected-Stream';
@@ -68,21 +71,31 @@ export function encodeHeaders(message: OutgoingMessage | TransportMessage): MsgH
   return out;
 }
 
-/** The `Nats-Msg-Id` value of an Omnibus id (encoded like any value, so any string deduplicates). */
+/** The header value of an id (encoded like any value, so any string deduplicates and round-trips). */
 export function encodeId(id: string): string {
   return encodeValue(id);
+}
+
+/** Bytes of a NATS header block holding these (already encoded, so ASCII) names and values. */
+export function headerBlockBytes(headers: MsgHdrs): number {
+  // `NATS/1.0\r\n`, then `name: value\r\n` per value, then `\r\n`.
+  let bytes = 12;
+  for (const [name, values] of headers) for (const value of values) bytes += name.length + value.length + 4;
+  return bytes;
 }
 
 /** Rebuild the TransportMessage of a delivered message. */
 export function decodeMessage(topic: string, headers: MsgHdrs | undefined, data: Uint8Array, fallbackId: string): TransportMessage {
   const out: Record<string, string> = {};
   let id: string | undefined;
+  let msgId: string | undefined;
   let key: string | undefined;
   if (headers) {
     // Iterated, not keys() + get(): get() lists every key again (quadratic per message).
     for (const [name, values] of headers) {
       const raw = values[0] ?? '';
-      if (name === MSG_ID) id = decodeValue(raw);
+      if (name === ID_HEADER) id = decodeValue(raw);
+      else if (name === MSG_ID) msgId = decodeValue(raw);
       else if (name === KEY_HEADER) key = decodeValue(raw);
       else {
         const decoded = decodeKey(name);
@@ -91,7 +104,7 @@ export function decodeMessage(topic: string, headers: MsgHdrs | undefined, data:
     }
   }
   // Copy: the client may reuse its read buffer.
-  return { id: id ?? fallbackId, topic, key, headers: out, body: data.slice() };
+  return { id: id ?? msgId ?? fallbackId, topic, key, headers: out, body: data.slice() };
 }
 
 export function utf8(text: string): Uint8Array {

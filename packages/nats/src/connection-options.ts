@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { ConfigError, redactUrl } from '@omnibus/core';
+import { ConfigError } from '@omnibus/core';
 import { credsAuthenticator, nkeyAuthenticator, type Authenticator, type NodeConnectionOptions } from '@nats-io/transport-node';
 import type { NatsOptions } from './options.js';
 
@@ -70,24 +70,37 @@ interface ParsedServer {
 /**
  * `nats://[user:pass@ | token@]host[:port]` or `tls://…` (or a bare `host:port`).
  * NATS convention: a user name without password is a token.
+ *
+ * The raw text never reaches an error: it may hold a password the URL parser could not
+ * separate (an unencoded `/`, `?`, `#` or `@` in it), and the parser's TypeError carries
+ * the whole input (`cause.input`). Errors show the URL with everything before the last `@`
+ * masked, and their cause is a TypeError of our own without the input.
  */
 function parseServerUrl(raw: string, field = 'url'): ParsedServer {
   const text = raw.includes('://') ? raw : `nats://${raw}`;
+  const shown = maskedUrl(text);
   let parsed: URL;
   try {
     parsed = new URL(text);
-  } catch (cause) {
-    throw new ConfigError(field, `"${redactUrl(raw)}" is not a NATS URL (nats://host:port or tls://host:port)`, { cause });
+  } catch {
+    throw new ConfigError(field, `"${shown}" is not a NATS URL (nats://[user:password@]host[:port] or tls://…)${CREDENTIALS_HINT}`, {
+      cause: new TypeError('Invalid URL (the input is not kept: it may hold credentials)'),
+    });
   }
   const scheme = parsed.protocol.toLowerCase();
   if (scheme !== 'nats:' && scheme !== 'tls:') {
-    throw new ConfigError(field, `"${redactUrl(raw)}": the scheme must be nats:// or tls://`);
+    throw new ConfigError(field, `"${shown}": the scheme must be nats:// or tls://`);
   }
-  if (!parsed.hostname) throw new ConfigError(field, `"${redactUrl(raw)}" names no host`);
+  if (!parsed.hostname) throw new ConfigError(field, `"${shown}" names no host`);
+  // A NATS URL has nothing after host:port. Something there is most often the rest of a password
+  // with an unencoded "/", "?" or "#", and host:port would be a piece of it.
+  if ((parsed.pathname !== '' && parsed.pathname !== '/') || parsed.search !== '' || parsed.hash !== '') {
+    throw new ConfigError(field, `"${shown}": a NATS URL has no path, query or fragment${CREDENTIALS_HINT}`);
+  }
   const host = parsed.hostname;
   const server = `${host}:${parsed.port || '4222'}`;
-  const user = parsed.username ? decodeURIComponent(parsed.username) : undefined;
-  const password = parsed.password ? decodeURIComponent(parsed.password) : undefined;
+  const user = parsed.username ? decodeCredential(parsed.username) : undefined;
+  const password = parsed.password ? decodeCredential(parsed.password) : undefined;
   const isToken = user !== undefined && password === undefined;
   return {
     server,
@@ -96,6 +109,30 @@ function parseServerUrl(raw: string, field = 'url'): ParsedServer {
     password,
     token: isToken ? user : undefined,
   };
+}
+
+const CREDENTIALS_HINT = '; percent-encode "/ ? # @ : %" and spaces in the user name and password (encodeURIComponent), or pass them as options.user / options.password';
+
+/**
+ * `scheme://***@<after the last @>`: nothing of the credentials, whatever characters they
+ * hold. Without an `@`, what follows the first `:` is masked too (`nats://user:pass` with
+ * the host forgotten would otherwise show the password as a port).
+ */
+function maskedUrl(text: string): string {
+  const start = text.indexOf('://') + 3;
+  const at = text.lastIndexOf('@');
+  if (at >= start) return `${text.slice(0, start)}***${text.slice(at)}`;
+  const colon = text.indexOf(':', start);
+  return colon === -1 || /^:\d*\/?$/.test(text.slice(colon)) ? text : `${text.slice(0, colon)}:***`;
+}
+
+/** Percent-decoded; a lone `%` (not an escape) is taken literally, as it was meant. */
+function decodeCredential(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
 }
 
 function readSecretFile(path: string, field: string): Uint8Array {

@@ -1,6 +1,6 @@
 import { headers as natsHeaders } from '@nats-io/transport-node';
 import type { Logger } from '@omnibus/core';
-import { DUE_HEADER, EXPECTED_STREAM, MSG_ID } from './codec.js';
+import { DUE_HEADER, EXPECTED_STREAM, ID_HEADER, MSG_ID } from './codec.js';
 import { errorText } from './errors.js';
 import type { Link } from './link.js';
 import { DELAY_MOVER, type Naming } from './naming.js';
@@ -23,11 +23,14 @@ const RETRY_MS = 1_000;
  * published a delayed message runs a mover on the shared durable consumer of that
  * stream (competing, so each message is moved once): a message not due yet is
  * nak'ed with the remaining time (the server redelivers it then, and keeps it across
- * restarts); a due one is published to its topic with its original id (so a move
- * repeated after a crash is deduplicated) and then acked.
+ * restarts); a due one is published to its topic (with a `Nats-Msg-Id` of its delay-stream
+ * entry, so a move repeated after a crash is deduplicated and nothing else is) and then acked.
  */
+/** Where the mover is: `closed` is for good (a start() still in flight must not create a worker then). */
+type MoverState = { readonly kind: 'idle' } | { readonly kind: 'running'; readonly worker: PullWorker } | { readonly kind: 'closed' };
+
 export class DelayMover {
-  private worker: PullWorker | undefined;
+  private state: MoverState = { kind: 'idle' };
   private starting: Promise<void> | undefined;
 
   constructor(
@@ -42,10 +45,12 @@ export class DelayMover {
 
   /** Create the delay stream and consumer if missing and start moving. Idempotent. */
   start(): Promise<void> {
+    if (this.state.kind === 'closed') return Promise.resolve();
     this.starting ??= this.topology.ensureDelayMover().then(
       () => {
-        if (this.worker) return;
-        this.worker = new PullWorker({
+        // Closed meanwhile: a worker started now would pull on a closed connection, unstopped.
+        if (this.state.kind !== 'idle') return;
+        const worker = new PullWorker({
           link: this.link(),
           stream: this.naming.delayStream,
           consumer: DELAY_MOVER,
@@ -63,7 +68,8 @@ export class DelayMover {
             await this.topology.ensureDelayMover();
           },
         });
-        this.worker.start();
+        this.state = { kind: 'running', worker };
+        worker.start();
       },
       (error: unknown) => {
         this.starting = undefined;
@@ -74,7 +80,9 @@ export class DelayMover {
   }
 
   async close(): Promise<void> {
-    await this.worker?.close();
+    const state = this.state;
+    this.state = { kind: 'closed' };
+    if (state.kind === 'running') await state.worker.close();
   }
 
   private async move(received: Received): Promise<void> {
@@ -93,21 +101,29 @@ export class DelayMover {
       await received.ack();
       return;
     }
-    const headers = natsHeaders();
-    for (const key of msg.headers?.keys() ?? []) {
-      if (key === DUE_HEADER || key === MSG_ID || key === EXPECTED_STREAM) continue;
-      for (const value of msg.headers?.values(key) ?? []) headers.append(key, value);
-    }
-    const stream = this.naming.stream(topic);
-    const msgId = msg.headers?.get(MSG_ID) || `${this.naming.delayStream}:${received.streamSequence}`;
-    // The envelope's headers carry the id and the expected stream (see Envelope).
-    headers.append(MSG_ID, msgId);
-    headers.append(EXPECTED_STREAM, stream);
     try {
+      const headers = natsHeaders();
+      for (const key of msg.headers?.keys() ?? []) {
+        if (key === DUE_HEADER || key === MSG_ID || key === EXPECTED_STREAM) continue;
+        for (const value of msg.headers?.values(key) ?? []) headers.append(key, value);
+      }
+      const stream = this.naming.stream(topic);
+      // The publisher's Nats-Msg-Id deduplicated its own retries into the delay stream. In the
+      // topic's stream, the move must never be taken for a duplicate of something else (the same
+      // user id published at once too, an earlier delay of the same message, a dead letter): its
+      // id is this delay-stream entry's, so only a repeated move of this entry (after a crash
+      // between publish and ack) is deduplicated.
+      const entryId = `omnibus-delayed.${this.naming.delayStream}.${received.streamSequence}.${received.storedAt}`;
+      headers.append(MSG_ID, entryId);
+      // The message id travelled in Nats-Msg-Id when it was the deduplication id (see codec.ts).
+      const msgId = msg.headers?.get(MSG_ID);
+      if (!msg.headers?.has(ID_HEADER) && msgId) headers.append(ID_HEADER, msgId);
+      headers.append(EXPECTED_STREAM, stream);
       await this.publisher.send({
+        topic,
         subject: this.naming.subject(topic),
         stream,
-        msgId,
+        deduplication: { kind: 'repeatable', msgId: entryId },
         headers,
         body,
         ensure: () => this.topology.ensureStream(topic),

@@ -19,10 +19,12 @@ export function isConsumerNotFound(error: unknown): boolean {
   return apiCode(error) === ApiCodes.consumerNotFound || (error instanceof Error && /consumer not found/i.test(error.message));
 }
 
-/** A client error's message with credentials removed, for our own error messages and logs. */
+/** A client error's message with credentials removed, for our own error messages and logs; never empty. */
 export function errorText(error: unknown, secrets: readonly string[]): string {
-  const text = error instanceof Error ? `${error.name === 'Error' ? '' : `${error.name}: `}${error.message}` : String(error);
-  return redactSecrets(text, secrets);
+  if (!(error instanceof Error)) return redactSecrets(String(error), secrets) || 'an empty error value';
+  const message = error.message.trim();
+  if (message.length === 0) return `${error.name} (the NATS client gave no message)`;
+  return redactSecrets(error.name === 'Error' ? message : `${error.name}: ${message}`, secrets);
 }
 
 export function asError(error: unknown): Error {

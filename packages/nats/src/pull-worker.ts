@@ -148,6 +148,10 @@ export class PullWorker implements LinkListener, SettleSink {
         this.handOver(this.buffer.shift() as Received);
       }
       if (this.pull || this.retryTimer || this.healing || !this.settings.link.connected) return;
+      if (this.settings.link.nc.isClosed()) {
+        this.halt();
+        return;
+      }
       const room = this.settings.concurrency - this.unsettled.size - this.buffer.length;
       if (room >= this.threshold) {
         clearTimeout(this.topUpTimer);
@@ -177,11 +181,19 @@ export class PullWorker implements LinkListener, SettleSink {
     const inbox = createInbox();
     // The callback needs the pull, which needs the subscription.
     const ref: { pull?: Pull } = {};
-    const subscription = link.nc.subscribe(inbox, {
-      callback: (error, msg) => {
-        if (ref.pull) this.onPullMessage(ref.pull, error, msg);
-      },
-    });
+    let subscription: Subscription;
+    try {
+      // Throws at once on a closed or draining connection (this used to escape from the
+      // retry timer as an uncaught exception: see retryLater).
+      subscription = link.nc.subscribe(inbox, {
+        callback: (error, msg) => {
+          if (ref.pull) this.onPullMessage(ref.pull, error, msg);
+        },
+      });
+    } catch (error) {
+      this.fail(asError(error));
+      return;
+    }
     const pull: Pull = { batch, subscription, received: 0, watchdog: undefined, lastActivity: Date.now() };
     ref.pull = pull;
     this.pull = pull;
@@ -326,17 +338,48 @@ export class PullWorker implements LinkListener, SettleSink {
   }
 
   private fail(error: Error): void {
+    if (this.settings.link.nc.isClosed()) {
+      this.halt();
+      return;
+    }
     this.settings.onError(error);
     this.retryLater();
   }
 
+  /**
+   * The connection is closed for good (closed by the transport, or given up by the client):
+   * nothing can be pulled any more, so stop instead of retrying. The deliveries handed over
+   * are redelivered by the server after the ack wait.
+   */
+  private halt(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    clearTimeout(this.topUpTimer);
+    this.topUpTimer = undefined;
+    this.abandonPull();
+    this.settings.onError(
+      new ConnectionError(`the NATS connection is closed: stopped pulling from ${this.describeConsumer()}; ${this.unsettled.size + this.buffer.length} unsettled deliveries are redelivered after the ack wait; create a new transport to consume again`),
+    );
+  }
+
+  /**
+   * Pump again after a backoff. The timer's callback runs outside any caller: whatever
+   * pump() throws there must reach onError, never the process (a subscribe on a connection
+   * closed meanwhile once came out of here as an uncaught exception).
+   */
   private retryLater(): void {
     if (this.stopped || this.retryTimer) return;
     const base = Math.min(MAX_BACKOFF_MS, 100 * 2 ** this.failures);
     this.failures += 1;
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined;
-      this.pump();
+      try {
+        this.pump();
+      } catch (error) {
+        this.fail(asError(error));
+      }
     }, base / 2 + Math.random() * (base / 2));
     this.retryTimer.unref();
   }

@@ -28,6 +28,8 @@ export class Received {
   lastProgress = Date.now();
   readonly deliveryCount: number;
   readonly streamSequence: number;
+  /** When the stream stored the message (nanoseconds since the epoch, as the ack subject has it). */
+  readonly storedAt: string;
 
   constructor(
     readonly msg: Msg,
@@ -38,6 +40,7 @@ export class Received {
     const info = parseAckSubject(msg.reply ?? '');
     this.deliveryCount = info.deliveryCount;
     this.streamSequence = info.streamSequence;
+    this.storedAt = info.storedAt;
   }
 
   /** Is the connection that delivered this message still the current one? */
@@ -88,7 +91,7 @@ export class Received {
  * `$JS.ACK.<stream>.<consumer>.<delivered>.<sseq>.<cseq>.<ts>.<pending>` (9 tokens), or
  * with domain and account hash `$JS.ACK.<domain>.<hash>.<stream>.<consumer>.<delivered>…` (11+).
  */
-export function parseAckSubject(subject: string): { deliveryCount: number; streamSequence: number } {
+export function parseAckSubject(subject: string): { deliveryCount: number; streamSequence: number; storedAt: string } {
   const tokens = subject.split('.');
   const base = tokens.length >= 11 ? 4 : 2;
   const deliveryCount = Number(tokens[base + 2]);
@@ -96,5 +99,6 @@ export function parseAckSubject(subject: string): { deliveryCount: number; strea
   return {
     deliveryCount: Number.isInteger(deliveryCount) && deliveryCount > 0 ? deliveryCount : 1,
     streamSequence: Number.isInteger(streamSequence) ? streamSequence : 0,
+    storedAt: tokens[base + 5] ?? '0',
   };
 }

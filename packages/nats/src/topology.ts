@@ -144,7 +144,7 @@ export class Topology {
     if (!existing.config.subjects?.includes(wanted)) {
       throw new ConfigError(
         'topic',
-        `stream "${config.name}" exists for subjects ${JSON.stringify(existing.config.subjects ?? [])}, not "${wanted}": two topics map to the same stream name (dots and underscores are the same in stream names) or the stream is not Omnibus's; rename the topic or change options.streamPrefix`,
+        `stream "${config.name}" exists for subjects ${JSON.stringify(existing.config.subjects ?? [])}, not "${wanted}": the stream is not this topic's (another Omnibus setup whose streamPrefix and topic give the same name, or not Omnibus's); use another options.streamPrefix`,
       );
     }
   }

@@ -12,7 +12,7 @@ import {
   type TransportInit,
   type TransportSubscription,
 } from '@omnibus/core';
-import { HEADER_ALLOWANCE, natsCapabilities } from './capabilities.js';
+import { DEFAULT_MAX_PAYLOAD, HEADER_ALLOWANCE, natsCapabilities } from './capabilities.js';
 import { resolveConnection, type ResolvedConnection } from './connection-options.js';
 import { DelayMover } from './delay-mover.js';
 import { errorText } from './errors.js';
@@ -47,7 +47,6 @@ class NatsTransport implements Transport {
   private connected: Connected | undefined;
   private connecting: Promise<Connected> | undefined;
   private closing: Promise<void> | undefined;
-  private maxPayload: number | undefined;
 
   constructor(
     url: string,
@@ -65,15 +64,21 @@ class NatsTransport implements Transport {
       this.connection.secrets,
       () => this.mover.start(),
       () => this.live().link,
+      () => this.maxPayload,
     );
     this.mover = new DelayMover(() => this.live().link, this.naming, this.topology, this.publisher, options, this.connection.secrets, logger);
+  }
+
+  /** The server's max_payload (from its INFO, which a reconnect to another server renews). */
+  private get maxPayload(): number {
+    return this.connected?.nc.info?.max_payload ?? DEFAULT_MAX_PAYLOAD;
   }
 
   get capabilities(): TransportCapabilities {
     return {
       ...natsCapabilities,
       persistence: this.options.storage === 'file',
-      maxMessageBytes: this.maxPayload === undefined ? natsCapabilities.maxMessageBytes : this.maxPayload - HEADER_ALLOWANCE,
+      maxMessageBytes: this.maxPayload - HEADER_ALLOWANCE,
     };
   }
 
@@ -152,7 +157,6 @@ class NatsTransport implements Transport {
       const js = jetstream(nc, { timeout: this.options.requestTimeoutMs });
       const link = new Link(nc, this.logger);
       link.watch();
-      this.maxPayload = nc.info?.max_payload;
       this.connected = { nc, link, js, jsm };
       this.logger.info({ servers: where, server: nc.getServer(), version: nc.info?.version }, 'omnibus nats: connected');
       return this.connected;

@@ -1,6 +1,6 @@
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { jetstreamManager } from '@nats-io/jetstream';
-import { ConfigError, isOmnibusError, type Transport } from '@omnibus/core';
+import { isOmnibusError, type Transport } from '@omnibus/core';
 import type { NatsOptionsInput } from '@omnibus/nats';
 import { describeWithBroker, uniqueName } from '@omnibus/test-support';
 import { adminConnection, bytes, collector, deleteStreams, natsTransport, uniquePrefixes } from './helpers.js';
@@ -14,7 +14,8 @@ describeWithBroker('nats', 'nats transport on JetStream', (endpoint) => {
     await transport.connect();
     return transport;
   };
-  const topicName = (label: string) => uniqueName(label).replace(/-/g, '_');
+  // Dashes: the topic's stream is then `<streamPrefix>_<topic>` as it is.
+  const topicName = (label: string) => uniqueName(label);
 
   afterEach(async () => {
     await Promise.allSettled(opened.splice(0).map((t) => t.close()));
@@ -74,11 +75,11 @@ describeWithBroker('nats', 'nats transport on JetStream', (endpoint) => {
     expect(new TextDecoder().decode(delivery?.message.body)).toBe('payload');
   });
 
-  it('stores a message published twice with the same id once (Nats-Msg-Id)', async () => {
+  it('stores a message published twice with the same deduplicationId once (Nats-Msg-Id)', async () => {
     const transport = await open();
     const topic = topicName('dedup');
     await transport.ensureGroup(topic, 'g1');
-    const message = { id: 'same-id', topic, key: undefined, headers: {}, body: bytes('once') };
+    const message = { id: 'same-id', deduplicationId: 'same-id', topic, key: undefined, headers: {}, body: bytes('once') };
     await transport.publish([message]);
     await transport.publish([message, message]);
     await (await open()).publish([message]);
@@ -149,13 +150,9 @@ describeWithBroker('nats', 'nats transport on JetStream', (endpoint) => {
     expect(delayed.config).toMatchObject({ retention: 'workqueue', storage: 'file' });
   });
 
-  it('rejects two topics that map to one stream name, and topics with empty subject tokens', async () => {
+  it('rejects topics with empty subject tokens', async () => {
     const transport = await open();
-    const base = topicName('clash');
-    await transport.ensureGroup(`${base}.x`, 'g1');
-    const clash = transport.ensureGroup(`${base}_x`, 'g1');
-    await expect(clash).rejects.toBeInstanceOf(ConfigError);
-    await expect(clash).rejects.toThrow(/same stream name/);
+    const base = topicName('empty');
     await expect(transport.publish([{ id: '1', topic: `${base}..y`, key: undefined, headers: {}, body: bytes('') }])).rejects.toMatchObject({ code: 'CONFIG_INVALID', field: 'topic' });
   });
 
