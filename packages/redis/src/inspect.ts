@@ -3,13 +3,14 @@ import type { Keys } from './keys.js';
 import type { ScriptedRedis } from './scripts.js';
 
 /**
- * Entries a counting script reads per run. What Redis reports itself (XINFO GROUPS lag and
- * pending, XLEN) costs O(1) per group; what it does not (entries of the scheduled set per
- * target; entries after a group's position when Redis cannot give the lag) is counted by
- * reading the entries, this many per script run, so Redis is never blocked long. A figure that
- * took more than one run is marked approximate: entries moved between the runs.
+ * What one run of a counting script may read. What Redis reports itself (XINFO GROUPS lag and
+ * pending, XLEN) costs O(1) per group; what it does not (the scheduled set's entries per target;
+ * the entries after a group's position when Redis cannot give the lag) is counted by reading the
+ * entries, at most this many, or this many bytes of them, per script run, so Redis is never
+ * blocked long. A figure that took more than one run is approximate: entries moved in between.
  */
 export const COUNT_CHUNK = 1_000;
+export const COUNT_CHUNK_BYTES = 4 * 1024 * 1024;
 
 /** One group as the inspect script returns it (see INSPECT in scripts.ts). */
 type GroupRow = [name: string, known: number, lag: number, complete: number, seen: string, pending: number, redeliveryWaiting: number, redeliveryPending: number];
@@ -24,10 +25,11 @@ export async function inspectTopic(client: ScriptedRedis, keys: Keys, topic: str
   const topicKey = keys.topic(topic);
   if (group !== undefined) keys.retry(topic, group);
   const retryPrefix = keys.retryPrefix(topic);
-  const reply = (await client.omnibusInspect(topicKey, keys.scheduled, retryPrefix, COUNT_CHUNK, ...(group === undefined ? [] : [group]))) as [GroupRow[], number[], number];
-  const [rows, firstCounts, scheduledSize] = reply;
+  const reply = (await client.omnibusInspect(topicKey, keys.scheduled, retryPrefix, COUNT_CHUNK, COUNT_CHUNK_BYTES, ...(group === undefined ? [] : [group]))) as [GroupRow[], number[], number, number];
+  const readAt = new Date();
+  const [rows, firstCounts, firstRead, finished] = reply;
   const targets = [topicKey, ...rows.map((row) => retryPrefix + String(row[0]))];
-  const scheduled = await countScheduled(client, keys.scheduled, targets, firstCounts.map(Number), Number(scheduledSize));
+  const scheduled = Number(finished) === 1 ? firstCounts.map((value) => exactly(Number(value))) : await countScheduled(client, keys.scheduled, targets, firstCounts.map(Number), Number(firstRead));
   const groups: GroupInspection[] = [];
   for (const [index, row] of rows.entries()) {
     const [name, , lagValue, complete, seen, pending, redeliveryWaiting, redeliveryPending] = row;
@@ -40,29 +42,28 @@ export async function inspectTopic(client: ScriptedRedis, keys: Keys, topic: str
       lag,
     });
   }
-  return { topic, readAt: new Date(), delayed: scheduled[0], groups };
+  return { topic, readAt, delayed: scheduled[0], groups };
 }
 
-/** Scheduled entries per target: the first chunk (read with the rest), then chunk by chunk. */
-async function countScheduled(client: ScriptedRedis, key: string, targets: readonly string[], first: readonly number[], size: number): Promise<Count[]> {
+/** Go on counting the scheduled set per target after the first `read` members. */
+async function countScheduled(client: ScriptedRedis, key: string, targets: readonly string[], first: readonly number[], read: number): Promise<Count[]> {
   const counts = targets.map((_target, index) => first[index] ?? 0);
-  if (size <= COUNT_CHUNK) return counts.map(exactly);
-  for (let start = COUNT_CHUNK; ; start += COUNT_CHUNK) {
-    const [chunk, read] = (await client.omnibusCountScheduled(key, start, COUNT_CHUNK, ...targets)) as [number[], number];
+  for (let start = read; ; ) {
+    const [chunk, chunkRead, finished] = (await client.omnibusCountScheduled(key, start, COUNT_CHUNK, COUNT_CHUNK_BYTES, ...targets)) as [number[], number, number];
     chunk.forEach((value, index) => (counts[index] = (counts[index] ?? 0) + Number(value)));
-    if (Number(read) < COUNT_CHUNK) break;
+    start += Number(chunkRead);
+    if (Number(finished) === 1 || Number(chunkRead) === 0) break;
   }
   return counts.map((value) => ({ value, exact: false }));
 }
 
-/** Go on counting a stream's entries after `seen`, chunk by chunk, on top of `counted`. */
+/** Go on counting a stream's entries after `seen`, on top of `counted`. */
 async function countAfter(client: ScriptedRedis, stream: string, seen: string, counted: number): Promise<Count> {
   let total = counted;
-  let after = seen;
-  for (;;) {
-    const [read, last] = (await client.omnibusCountAfter(stream, after, COUNT_CHUNK)) as [number, string];
+  for (let after = seen; ; ) {
+    const [read, last, finished] = (await client.omnibusCountAfter(stream, after, COUNT_CHUNK, COUNT_CHUNK_BYTES)) as [number, string, number];
     total += Number(read);
-    if (Number(read) < COUNT_CHUNK || !last) break;
+    if (Number(finished) === 1 || Number(read) === 0) break;
     after = String(last);
   }
   return { value: total, exact: false };

@@ -209,9 +209,19 @@ return redis.call('XTRIM', KEYS[1], 'MINID', '~', target)
 
 /**
  * Lua helpers of the inspection scripts: the target stream of a scheduled entry (its second
- * netstring part, read without decoding the rest), and scheduled entries counted per target.
+ * netstring part, read without decoding the rest), and two counters that read entries in small
+ * steps until a run's entry or byte budget is spent, so one run never blocks Redis long (Lua
+ * gets whole entries: the byte budget bounds what a run copies, whatever the message sizes).
  */
 const COUNTING = `
+local STEP = 100
+-- How many to read next: one at first, then as many as the budget left holds at the average
+-- size so far (at most STEP), so that even a run of 16 MiB messages stays near the budget.
+local function next_step(read, bytes, max, budget)
+  if read == 0 then return 1 end
+  local average = math.max(1, bytes / read)
+  return math.max(1, math.min(STEP, max - read, math.floor((budget - bytes) / average)))
+end
 local function target_of(member)
   local c1 = string.find(member, ':', 1, true)
   if not c1 then return nil end
@@ -224,41 +234,58 @@ local function target_of(member)
   if not l2 then return nil end
   return string.sub(member, c2 + 1, c2 + l2)
 end
--- Scheduled entries from index start (count of them) whose target is one of targets, per target.
-local function count_scheduled(key, start, count, targets)
-  local index = {}
-  local counts = {}
+-- Members of a sorted set from index start, counted per target (one of targets).
+-- Returns counts, members read, true when the set ended.
+local function count_scheduled(key, start, max, budget, targets)
+  local index, counts = {}, {}
   for i, t in ipairs(targets) do
     index[t] = i
     counts[i] = 0
   end
-  local members = redis.call('ZRANGE', key, start, start + count - 1)
-  for _, m in ipairs(members) do
-    local i = index[target_of(m) or '']
-    if i then counts[i] = counts[i] + 1 end
+  local read, bytes = 0, 0
+  while read < max and bytes < budget do
+    local step = next_step(read, bytes, max, budget)
+    local members = redis.call('ZRANGE', key, start + read, start + read + step - 1)
+    for _, m in ipairs(members) do
+      local i = index[target_of(m) or '']
+      if i then counts[i] = counts[i] + 1 end
+      bytes = bytes + #m
+    end
+    read = read + #members
+    if #members < step then return counts, read, true end
   end
-  return counts, #members
+  return counts, read, false
 end
--- Entries of a stream after id (exclusive), at most limit of them: {counted, last id seen or ''}.
-local function count_after(stream, id, limit)
-  local entries = redis.call('XRANGE', stream, '(' .. id, '+', 'COUNT', limit)
-  local last = ''
-  if #entries > 0 then last = entries[#entries][1] end
-  return #entries, last
+-- Entries of a stream after id (exclusive). Returns how many, the last id read, true when the stream ended.
+local function count_after(stream, id, max, budget)
+  local counted, bytes, last = 0, 0, id
+  while counted < max and bytes < budget do
+    local step = next_step(counted, bytes, max, budget)
+    local entries = redis.call('XRANGE', stream, '(' .. last, '+', 'COUNT', step)
+    for _, e in ipairs(entries) do
+      last = e[1]
+      for _, v in ipairs(e[2]) do bytes = bytes + #v end
+    end
+    counted = counted + #entries
+    if #entries < step then return counted, last, true end
+  end
+  return counted, last, false
 end
 `;
 
 /**
  * Depth of a topic and its groups, read at one instant (a script runs atomically).
  * KEYS: topic stream, scheduled set. ARGV: the topic's redelivery key prefix
- * (`<prefix>retry:<topic>:`), scan chunk size, the groups asked for (none: every group of
- * the topic stream). Returns {groups, scheduled counts, scheduled set size}; per group
- * {name, known (0/1), topic lag, complete (0: lag counted over one chunk only, go on after the
- * id that follows), that id, topic pending, redelivery entries not delivered, redelivery
- * pending}; scheduled counts: for the topic stream, then for each group's redelivery stream,
- * over the first chunk of the set.
+ * (`<prefix>retry:<topic>:`), entry budget, byte budget, the groups asked for (none: every
+ * group of the topic stream, in name order).
+ * Returns {groups, scheduled counts, scheduled members read, 1 when the whole set was read}.
+ * Per group: {name, known (0/1), topic lag, 1 when the lag is complete (0: counted within the
+ * budget only, go on after the id that follows), that id, topic pending, redelivery entries not
+ * delivered, redelivery pending}. Scheduled counts: for the topic stream, then for each group's
+ * redelivery stream.
  */
 const INSPECT = `${COUNTING}
+local max, budget = tonumber(ARGV[2]), tonumber(ARGV[3])
 local infos = {}
 local names = {}
 if redis.call('EXISTS', KEYS[1]) == 1 then
@@ -269,9 +296,9 @@ if redis.call('EXISTS', KEYS[1]) == 1 then
     names[#names + 1] = info['name']
   end
 end
-if #ARGV > 2 then
+if #ARGV > 3 then
   names = {}
-  for i = 3, #ARGV do names[#names + 1] = ARGV[i] end
+  for i = 4, #ARGV do names[#names + 1] = ARGV[i] end
 else
   table.sort(names)
 end
@@ -279,52 +306,54 @@ local groups = {}
 local targets = {KEYS[1]}
 for _, name in ipairs(names) do
   local info = infos[name]
-  local known, lag, complete, seen, pending, last = 0, 0, 1, '', 0, '0-0'
+  local known, lag, complete, seen, pending = 0, 0, 1, '', 0
   if info then
     known = 1
     pending = info['pending']
-    last = info['last-delivered-id']
     lag = info['lag']
     if type(lag) ~= 'number' then
       -- Redis cannot tell (6.2, or entries deleted after the group's position): count them.
-      lag, seen = count_after(KEYS[1], last, tonumber(ARGV[2]))
-      if lag >= tonumber(ARGV[2]) then complete = 0 end
+      local finished
+      lag, seen, finished = count_after(KEYS[1], info['last-delivered-id'], max, budget)
+      if not finished then complete = 0 end
     end
   end
   local retry = ARGV[1] .. name
   targets[#targets + 1] = retry
   local waiting, held = 0, 0
   if redis.call('EXISTS', retry) == 1 then
-    local length = redis.call('XLEN', retry)
     for _, g in ipairs(redis.call('XINFO', 'GROUPS', retry)) do
       local info2 = {}
       for j = 1, #g, 2 do info2[g[j]] = g[j + 1] end
       if info2['name'] == name then held = info2['pending'] end
     end
-    waiting = length - held
+    -- Acked redelivery entries are deleted (XACK and XDEL together): the rest waits or is pending.
+    waiting = redis.call('XLEN', retry) - held
   end
   groups[#groups + 1] = {name, known, lag, complete, seen, pending, waiting, held}
 end
-local size = redis.call('ZCARD', KEYS[2])
-local counts = count_scheduled(KEYS[2], 0, tonumber(ARGV[2]), targets)
-return {groups, counts, size}
+local counts, read, finished = count_scheduled(KEYS[2], 0, max, budget, targets)
+return {groups, counts, read, finished and 1 or 0}
 `;
 
 /**
- * One more chunk of the scheduled set, counted per target. KEYS: scheduled set.
- * ARGV: start index, count, targets... Returns {counts per target, members read}.
+ * More of the scheduled set, counted per target. KEYS: scheduled set. ARGV: start index,
+ * entry budget, byte budget, targets... Returns {counts per target, members read, 1 when the set ended}.
  */
 const COUNT_SCHEDULED = `${COUNTING}
 local targets = {}
-for i = 3, #ARGV do targets[#targets + 1] = ARGV[i] end
-local counts, read = count_scheduled(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), targets)
-return {counts, read}
+for i = 4, #ARGV do targets[#targets + 1] = ARGV[i] end
+local counts, read, finished = count_scheduled(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), targets)
+return {counts, read, finished and 1 or 0}
 `;
 
-/** Entries of a stream after an id (exclusive), one chunk. KEYS: stream. ARGV: id, limit. Returns {counted, last id}. */
+/**
+ * More entries of a stream after an id (exclusive). KEYS: stream. ARGV: id, entry budget, byte
+ * budget. Returns {how many, the last id read, 1 when the stream ended}.
+ */
 const COUNT_AFTER = `${COUNTING}
-local counted, last = count_after(KEYS[1], ARGV[1], tonumber(ARGV[2]))
-return {counted, last}
+local counted, last, finished = count_after(KEYS[1], ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]))
+return {counted, last, finished and 1 or 0}
 `;
 
 export const scripts = {
@@ -350,9 +379,9 @@ export interface ScriptCommands {
   omnibusHeartbeat(stream: string, group: string, consumer: string, ...ids: string[]): Promise<number>;
   omnibusReap(stream: string, group: string, minIdleMs: number, self: string): Promise<number>;
   omnibusTrim(stream: string, maxLen: number, maxAgeMs: number): Promise<number>;
-  omnibusInspect(topicStream: string, scheduled: string, retryPrefix: string, chunk: number, ...groups: string[]): Promise<unknown>;
-  omnibusCountScheduled(scheduled: string, start: number, count: number, ...targets: string[]): Promise<unknown>;
-  omnibusCountAfter(stream: string, afterId: string, limit: number): Promise<unknown>;
+  omnibusInspect(topicStream: string, scheduled: string, retryPrefix: string, maxEntries: number, maxBytes: number, ...groups: string[]): Promise<unknown>;
+  omnibusCountScheduled(scheduled: string, start: number, maxEntries: number, maxBytes: number, ...targets: string[]): Promise<unknown>;
+  omnibusCountAfter(stream: string, afterId: string, maxEntries: number, maxBytes: number): Promise<unknown>;
 }
 
 export interface PipelineScripts {

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { ConfigError, type Delivery, type GroupInspection, type TransportInspection } from '@omnibus/core';
 import { describeWithBroker } from '@omnibus/test-support';
-import { COUNT_CHUNK } from '../src/inspect.js';
+import { COUNT_CHUNK, COUNT_CHUNK_BYTES } from '../src/inspect.js';
 import { Collector } from './helpers/collector.js';
 import { eventually } from './helpers/wait.js';
 import { Harness, message } from './helpers/transports.js';
@@ -124,5 +124,22 @@ describeWithBroker('redis', 'redis transport: inspect', (endpoint) => {
     expect(inspection.delayed).toEqual({ value: total, exact: false });
     expect(figures(groupOf(inspection, 'g'))).toEqual({ waiting: `~${total - 1}`, inFlight: 0, delayed: '~0', lag: `~${total - 1}` });
     expect(firstId).not.toBe(lastId);
+  });
+
+  it(`reads at most about ${COUNT_CHUNK_BYTES} bytes per script run, whatever the message size`, async () => {
+    const transport = harness.transport();
+    await transport.ensureGroup('heavy', 'g');
+    const body = new Uint8Array(1024 * 1024);
+    const count = Math.ceil(COUNT_CHUNK_BYTES / body.byteLength) + 2;
+    const ids = Array.from({ length: count }, (_, i) => `big-${i}`);
+    await transport.publish(ids.map((id) => message('heavy', id, { body, delayMs: 60_000 })));
+    await transport.publish(ids.map((id) => message('heavy', id, { body })));
+    const redis = harness.redis();
+    const [, [secondId]] = (await redis.xrange(harness.keys.topic('heavy'), '-', '+', 'COUNT', 2)) as unknown as [[string], [string]];
+    await redis.xdel(harness.keys.topic('heavy'), secondId); // a tombstone after the group position: the transport counts
+    const inspection = await transport.inspect('heavy', 'g');
+    // Far fewer entries than COUNT_CHUNK, yet more than one run each: the byte budget split them.
+    expect(inspection.delayed).toEqual({ value: count, exact: false });
+    expect(figures(groupOf(inspection, 'g'))).toMatchObject({ waiting: `~${count - 1}`, lag: `~${count - 1}` });
   });
 });
