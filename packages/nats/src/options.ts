@@ -43,7 +43,7 @@ export const NatsOptionsSchema = z
     tls: z.union([z.boolean(), TlsSchema]).optional(),
     /** Connection name shown by the server's monitoring. */
     name: z.string().min(1).max(200).default('omnibus'),
-    /** Streams are named `<streamPrefix>_<topic with "." as "_">`. */
+    /** Streams are named `<streamPrefix>_<topic>`, `.` as `_` and `_` as `~` (see naming.ts). */
     streamPrefix: z.string().regex(STREAM_PREFIX, 'use 1-64 letters, digits, "_" or "-"').default('OMNIBUS'),
     /** A topic's subject is `<subjectPrefix>.<topic>`. */
     subjectPrefix: z.string().max(128).regex(SUBJECT_PREFIX, 'use subject tokens of letters, digits, "_" or "-", separated by "."').default('omnibus'),
@@ -57,7 +57,7 @@ export const NatsOptionsSchema = z
     maxAgeMs: ms(0, 10 * 365 * 86_400_000).default(0),
     /** Largest size of one topic's stream in bytes (-1: no limit); the oldest messages go first. */
     maxBytes: z.number().int().min(-1).default(-1),
-    /** Messages with the same id published within this window are stored once (`Nats-Msg-Id`). */
+    /** Messages with the same deduplicationId published within this window are stored once (`Nats-Msg-Id`). */
     duplicateWindowMs: ms(100).default(120_000),
     /** A delivery not acked (nor kept alive) within this long is redelivered. */
     ackWaitMs: ms(1_000).default(30_000),
@@ -69,7 +69,7 @@ export const NatsOptionsSchema = z
     publishTimeoutMs: ms(100, 600_000).default(5_000),
     /** Retries of a publish that timed out or found no stream, before publish() rejects. */
     publishRetries: z.number().int().min(0).max(100).default(3),
-    /** Most publishes of one publish() call waiting for their PubAck at once. */
+    /** Most messages waiting for their PubAck at once, across every publish() call of the transport. */
     publishWindow: z.number().int().min(1).max(10_000).default(256),
     /** Timeout of JetStream API calls (stream and consumer management, acks). */
     requestTimeoutMs: ms(100, 600_000).default(5_000),
