@@ -12,6 +12,12 @@ export interface ChannelHandle<C extends Channel = Channel> {
   readonly channel: C;
   readonly model: ChannelModel;
   open: boolean;
+  /**
+   * Why the broker closed the channel (a scrubbed copy keeping the AMQP reply code), set as soon
+   * as its channel.close arrives: before amqplib fails the unconfirmed publishes with a bare
+   * "channel closed", so their callbacks can tell a refusal from a lost channel.
+   */
+  error: Error | undefined;
   /** Resolves when the channel is closed, by us, the broker or a lost connection. */
   readonly closed: Promise<Error | undefined>;
   /** Aborted when the channel closes (work tied to the channel can stop early). */
@@ -32,9 +38,10 @@ export async function openChannel(model: ChannelModel, confirm: boolean, scrub: 
   // Every retry republished for a delivery of this channel listens (and stops listening once
   // confirmed): up to prefetch listeners at once is expected, not a leak.
   setMaxListeners(0, aborter.signal);
-  const handle: ChannelHandle = { channel, model, open: true, closed, signal: aborter.signal };
+  const handle: ChannelHandle = { channel, model, open: true, error: undefined, closed, signal: aborter.signal };
   channel.on('error', (cause: unknown) => {
     lastError = scrub.error(cause);
+    handle.error = lastError;
     logger.debug({ err: lastError, purpose }, 'rabbitmq: channel error');
   });
   channel.on('close', () => {

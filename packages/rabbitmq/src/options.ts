@@ -69,6 +69,18 @@ export const RabbitMQOptionsSchema = z
       .prefault({}),
     /** How long publish() waits for publisher confirms (reconnects included) before rejecting. */
     publishTimeoutMs: z.number().int().min(100).max(3_600_000).default(30_000),
+    /**
+     * Largest message accepted (body, key, header names and values, as core measures it; core
+     * refuses a larger one before sending anything of its batch). Must not exceed the broker's
+     * `max_message_size` (128 MiB by default on RabbitMQ 3.8+, at most 512 MiB), which counts
+     * the body: a broker that refuses a message anyway gets it rejected at once with its reason.
+     */
+    maxMessageBytes: z
+      .number()
+      .int()
+      .min(64 * 1024)
+      .max(512 * 1024 * 1024)
+      .default(16 * 1024 * 1024),
     /** Most messages published and not yet confirmed at any time (the pipelining window). */
     publishWindow: z.number().int().min(1).max(65_535).default(512),
     /** Most body bytes published and not yet confirmed (one message always goes, however large). */

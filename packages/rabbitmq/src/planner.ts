@@ -1,5 +1,6 @@
-import { ConfigError, type OutgoingMessage, type TransportMessage } from '@omnibus/core';
-import { encodeMessage, reservedHeaderReason, TransportHeaders } from './codec.js';
+import { ConfigError, MessageTooLargeError, messageBytesOver, type OutgoingMessage, type TransportMessage } from '@omnibus/core';
+import { encodeMessage, reservedHeaderReason, TransportHeaders, type EncodedMessage } from './codec.js';
+import { headerTableBytesOver, MAX_HEADER_TABLE_BYTES, MAX_USER_HEADER_TABLE_BYTES } from './size.js';
 import { delayBucket, MAX_DELAY_MS } from './delay.js';
 import type { Names } from './names.js';
 import type { RabbitMQOptions } from './options.js';
@@ -34,14 +35,20 @@ export class Planner {
     private readonly options: RabbitMQOptions,
   ) {}
 
-  /** A message published to a topic (checked here: bad input throws before anything is sent). */
-  forTopic(message: OutgoingMessage): AmqpPublish {
+  /**
+   * A message published to a topic (checked here: bad input throws before anything is sent).
+   * `index`: its position in a batch of several, for errors.
+   */
+  forTopic(message: OutgoingMessage, index?: number): AmqpPublish {
     checkHeaders(message.headers);
     const { topic } = message;
     const delayMs = checkDelay(message.delayMs);
+    // Core checks this already (with headroom); a caller using the transport directly is checked too.
+    const bytes = messageBytesOver(message, this.options.maxMessageBytes);
+    if (bytes !== undefined) throw new MessageTooLargeError({ topic, bytes, limit: this.options.maxMessageBytes, index, hint: ' (options.maxMessageBytes)' });
     if (delayMs > 0) {
       const bucket = delayBucket(delayMs, this.options.delayBucketsPerDoubling);
-      const encoded = encodeMessage(message, { [TransportHeaders.delayBucket]: this.names.delayBucketValue(bucket) });
+      const encoded = checkTable(encodeMessage(message, { [TransportHeaders.delayBucket]: this.names.delayBucketValue(bucket) }), message, index);
       return {
         exchange: this.names.delayExchange(),
         routingKey: this.names.routeToTopic(topic),
@@ -60,7 +67,7 @@ export class Planner {
       };
     }
     const route = this.route(topic);
-    const encoded = encodeMessage(message);
+    const encoded = checkTable(encodeMessage(message), message, index);
     return {
       exchange: route.exchange,
       routingKey: encoded.routingKey,
@@ -132,6 +139,25 @@ export class Planner {
       forget: () => this.topology.forgetGroup(queue),
     };
   }
+}
+
+/**
+ * The headers table must encode in amqplib's 64 KiB; a user's publish keeps room for the
+ * dead-letter headers core may add to it later (see size.ts). What core publishes on its own
+ * (no deduplicationId) may use that room.
+ */
+function checkTable(encoded: EncodedMessage, message: OutgoingMessage, index: number | undefined): EncodedMessage {
+  const limit = message.deduplicationId === undefined ? MAX_HEADER_TABLE_BYTES : MAX_USER_HEADER_TABLE_BYTES;
+  const bytes = headerTableBytesOver(encoded.options.headers as Record<string, string>, limit);
+  if (bytes === undefined) return encoded;
+  throw new MessageTooLargeError({
+    topic: message.topic,
+    bytes,
+    limit,
+    index,
+    what: `the AMQP headers table of ${index === undefined ? 'the message' : `message ${index} of the batch`}`,
+    hint: ` for the headers table alone (amqplib encodes it in 64 KiB, less room kept for dead-letter headers)`,
+  });
 }
 
 function checkHeaders(headers: Readonly<Record<string, string>>): void {

@@ -5,6 +5,7 @@ import { TransportHeaders } from './codec.js';
 import type { ConnectionManager } from './connection.js';
 import type { Scrubber } from './errors.js';
 import { Fifo } from './fifo.js';
+import { refusalOf, statedMaxBodyBytes } from './refusals.js';
 import type { RabbitMQOptions } from './options.js';
 
 /** One AMQP publish, with what it needs declared first. */
@@ -105,6 +106,11 @@ export class Publisher {
   private closed = false;
   /** Why the connection is down, while it is; undefined when connected. */
   private lostConnection: Error | undefined;
+  /**
+   * The broker's max_message_size, once a refusal stated it (per connection): a larger body is
+   * then refused here, instead of being sent to close the channel under every other publish.
+   */
+  private brokerMaxBodyBytes: number | undefined;
 
   constructor(
     private readonly connection: ConnectionManager,
@@ -115,6 +121,7 @@ export class Publisher {
     connection.listen({
       connected: (model) => {
         this.lostConnection = undefined;
+        this.brokerMaxBodyBytes = undefined;
         this.openOn(model);
       },
       disconnected: (error) => {
@@ -228,6 +235,10 @@ export class Publisher {
       const item = this.queue.shift() as Pending;
       if (item.settled) continue;
       const { publish } = item;
+      if (this.brokerMaxBodyBytes !== undefined && publish.content.byteLength > this.brokerMaxBodyBytes) {
+        this.fail(item, tooLargeForBroker(publish, this.brokerMaxBodyBytes, this.options.maxMessageBytes));
+        continue;
+      }
       let options = publish.options;
       let token: string | undefined;
       if (publish.mandatory) {
@@ -295,9 +306,15 @@ export class Publisher {
       } else if ((error as Error).message === 'message nacked') {
         this.fail(item, new PublishError(`rabbitmq: the broker refused a message for topic "${item.publish.topic}" (basic.nack)`, { topic: item.publish.topic }));
       } else {
-        // Channel closed before the confirm: the broker may or may not have it. Send it again.
-        item.channelLosses += 1;
-        if (item.channelLosses > MAX_CHANNEL_LOSSES) {
+        // Channel closed before the confirm. If the broker closed it to refuse THIS message, the
+        // refusal is final: fail it now. Otherwise the broker may or may not have it: send it again.
+        const closeReason = handle.error;
+        this.brokerMaxBodyBytes = statedMaxBodyBytes(closeReason) ?? this.brokerMaxBodyBytes;
+        const refusal = refusalOf(closeReason, item.publish.exchange, item.publish.content.byteLength);
+        if (refusal) {
+          const limit = refusal.maxBodyBytes === undefined ? '' : ` (the broker's max_message_size is ${refusal.maxBodyBytes} bytes; options.maxMessageBytes, ${this.options.maxMessageBytes}, must not be larger)`;
+          this.fail(item, new PublishError(`rabbitmq: the broker refused a message for topic "${item.publish.topic}": ${refusal.reason}${limit}`, { topic: item.publish.topic, cause: closeReason }));
+        } else if (++item.channelLosses > MAX_CHANNEL_LOSSES) {
           this.fail(item, new PublishError(`rabbitmq: channel lost ${item.channelLosses} times while publishing to topic "${item.publish.topic}"`, { topic: item.publish.topic }));
         } else {
           this.retry(item);
@@ -397,4 +414,12 @@ export class Publisher {
       if (!this.closed && !this.handle && this.connection.current === model) this.openOn(model);
     }, delay).unref();
   }
+}
+
+/** A body over the max_message_size the broker stated: refused without sending it (it would close the channel). */
+function tooLargeForBroker(publish: AmqpPublish, maxBodyBytes: number, declared: number): PublishError {
+  return new PublishError(
+    `rabbitmq: a message for topic "${publish.topic}" has a body of ${publish.content.byteLength} bytes, over the broker's max_message_size of ${maxBodyBytes} bytes (options.maxMessageBytes, ${declared}, must not be larger)`,
+    { topic: publish.topic },
+  );
 }

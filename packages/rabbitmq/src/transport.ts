@@ -7,6 +7,7 @@ import {
   type OutgoingMessage,
   type SubscribeParams,
   type Transport,
+  type TransportCapabilities,
   type TransportInit,
   type TransportSubscription,
 } from '@omnibus/core';
@@ -27,7 +28,7 @@ export function createTransport(init: TransportInit): Transport {
 
 class RabbitMQTransport implements Transport {
   readonly name = 'rabbitmq';
-  readonly capabilities = rabbitmqCapabilities;
+  readonly capabilities: TransportCapabilities;
   private readonly connection: ConnectionManager;
   private readonly topology: Topology;
   private readonly publisher: Publisher;
@@ -42,6 +43,8 @@ class RabbitMQTransport implements Transport {
     config: ResolvedConfig,
     private readonly logger: Logger,
   ) {
+    // maxMessageBytes is the option: what this broker is configured to take (see capabilities.ts).
+    this.capabilities = { ...rabbitmqCapabilities, maxMessageBytes: config.options.maxMessageBytes };
     const scrub = new Scrubber(config.secrets);
     const names = new Names(config.options.prefix, config.options.delayQueueType);
     this.connection = new ConnectionManager(config, scrub, logger);
@@ -66,7 +69,7 @@ class RabbitMQTransport implements Transport {
     this.assertOpen();
     if (messages.length === 0) return;
     // Bad input (reserved header, delay out of range) throws before anything is sent.
-    const plans = messages.map((message) => this.planner.forTopic(message));
+    const plans = messages.map((message, index) => this.planner.forTopic(message, messages.length > 1 ? index : undefined));
     try {
       await this.connection.connect();
     } catch (cause) {

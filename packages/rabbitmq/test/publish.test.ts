@@ -114,14 +114,25 @@ describeWithBroker('rabbitmq', 'rabbitmq publishing', (endpoint) => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(450);
   });
 
-  it('refuses a header table amqplib cannot encode (over 64 KiB) and keeps the channel usable', async () => {
+  it('refuses a header table amqplib cannot encode (over 64 KiB) before sending anything of the batch', async () => {
     const transport = open();
     const topic = uniqueTopic('huge-headers');
     await transport.ensureGroup(topic, 'g1');
-    await expect(transport.publish([{ id: 'h', topic, key: undefined, headers: { big: 'x'.repeat(70_000) }, body: bytes('x') }])).rejects.toMatchObject({
-      code: 'PUBLISH_FAILED',
-    });
+    const huge = { id: 'h', topic, key: undefined, headers: { big: 'x'.repeat(70_000) }, body: bytes('x') };
+    await expect(transport.publish([...messages(topic, 1), huge])).rejects.toMatchObject({ code: 'MESSAGE_TOO_LARGE', index: 1 });
     await transport.publish(messages(topic, 1));
+    expect(await queueDepth(`${prefix}${topic}.g1`)).toBe(1);
+  });
+
+  it('keeps room in the header table for dead-letter headers on a user publish, not on what core publishes itself', async () => {
+    const transport = open();
+    const topic = uniqueTopic('header-room');
+    await transport.ensureGroup(topic, 'g1');
+    const near = { id: 'n', topic, key: undefined, headers: { big: 'x'.repeat(62_000) }, body: bytes('x') };
+    // A user's publish (core sets deduplicationId): its dead-letter copy would no longer fit.
+    await expect(transport.publish([{ ...near, deduplicationId: 'n' }])).rejects.toMatchObject({ code: 'MESSAGE_TOO_LARGE' });
+    // Core's own (a dead-letter copy, no deduplicationId) may use the room.
+    await transport.publish([near]);
     expect(await queueDepth(`${prefix}${topic}.g1`)).toBe(1);
   });
 
