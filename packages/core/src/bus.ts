@@ -131,21 +131,28 @@ export class Bus implements AsyncDisposable {
   async publishBatch<TInput>(topic: Topic<unknown, TInput>, items: readonly BatchItem<TInput>[]): Promise<string[]> {
     this.assertOpen();
     const time = new Date().toISOString(); // one publish call, one ce-time
-    const batchId = ++this.batches;
-    const envelopes = items.map((item, index) => this.envelope(topic, item, index, items.length, batchId, time));
-    if (envelopes.some((e) => e.delayMs) && this.settings.transport.capabilities.delayedPublish === 'none') {
+    const many = items.length > 1;
+    let delayed = false;
+    for (let index = 0; index < items.length; index++) {
+      const item = items[index] as BatchItem<TInput>;
+      this.check(topic, item, many ? index : undefined);
+      if (item.delayMs) delayed = true;
+    }
+    if (delayed && this.settings.transport.capabilities.delayedPublish === 'none') {
       throw new UnsupportedError(`transport "${this.settings.transport.name}" does not support delayed publish`);
     }
-    // Back-pressure across calls, before anything is encoded (see PublishWindow).
-    const waited = this.window.acquire(envelopes.length);
+    // Back-pressure across calls, before anything is built or encoded (see PublishWindow).
+    const waited = this.window.acquire(items.length);
     if (waited) await waited;
     try {
       this.assertOpen();
+      const batchId = ++this.batches;
+      const envelopes = items.map((item, index) => this.envelope(topic, item, index, items.length, batchId, time));
       await this.runBatch(topic, envelopes);
+      return envelopes.map((e) => e.id);
     } finally {
-      this.window.release(envelopes.length);
+      this.window.release(items.length);
     }
-    return envelopes.map((e) => e.id);
   }
 
   /** Start a durable consumer of `topic` in `options.group`. */
@@ -247,11 +254,10 @@ export class Bus implements AsyncDisposable {
     if (this.closed) throw new ClosedError('the bus is closed');
   }
 
-  private envelope<TInput>(topic: Topic<unknown, TInput>, item: BatchItem<TInput>, batchIndex: number, batchSize: number, batchId: number, time: string): PublishEnvelope {
-    const index = batchSize > 1 ? batchIndex : undefined;
+  /** Everything that can be wrong with an item, checked before it waits for the window or is built. */
+  private check<TInput>(topic: Topic<unknown, TInput>, item: BatchItem<TInput>, index: number | undefined): void {
     // The wire carries the schema's input: the consumer parses it again, so a `.transform()` or
     // `.default()` runs once, on the way in to the handler (its output would not parse again).
-    const body: unknown = item.body;
     if (topic.schema) {
       const parsed = topic.schema.safeParse(item.body);
       if (!parsed.success) {
@@ -259,13 +265,19 @@ export class Bus implements AsyncDisposable {
         throw new ValidationError(topic.name, issues, { cause: parsed.error });
       }
     }
-    const headers: Record<string, string> = {};
-    for (const [name, value] of Object.entries(item.headers ?? {})) {
-      if (isReservedHeader(name)) throw new ConfigError(`headers.${name}`, 'is reserved for Omnibus envelope headers (ce-*, omnibus-*, content-type); choose another name');
-      if (typeof value !== 'string') throw new ConfigError(`headers.${name}`, 'header values must be strings');
-      headers[name] = value;
+    const headers = item.headers;
+    if (headers) {
+      for (const name in headers) {
+        if (isReservedHeader(name)) throw new ConfigError(`headers.${name}`, 'is reserved for Omnibus envelope headers (ce-*, omnibus-*, content-type); choose another name');
+        if (typeof headers[name] !== 'string') throw new ConfigError(`headers.${name}`, 'header values must be strings');
+      }
     }
     assertDelayMs(item.delayMs, 'delayMs');
+  }
+
+  /** The envelope of a checked item. */
+  private envelope<TInput>(topic: Topic<unknown, TInput>, item: BatchItem<TInput>, batchIndex: number, batchSize: number, batchId: number, time: string): PublishEnvelope {
+    const headers: Record<string, string> = item.headers ? { ...item.headers } : {};
     const id = item.id ?? randomUUID();
     const codec = topic.codec ?? this.settings.codec;
     headers[Headers.id] = id;
@@ -274,7 +286,7 @@ export class Bus implements AsyncDisposable {
     headers[Headers.time] = time;
     headers[Headers.specVersion] = '1.0';
     headers[Headers.contentType] = codec.contentType;
-    return { topic: topic.name, id, key: item.key, headers, body, delayMs: item.delayMs, transport: this.settings.transport.name, batchSize, batchIndex, batchId, bodyBytes: undefined };
+    return { topic: topic.name, id, key: item.key, headers, body: item.body, delayMs: item.delayMs, transport: this.settings.transport.name, batchSize, batchIndex, batchId, bodyBytes: undefined };
   }
 
   /**

@@ -8,14 +8,16 @@
  */
 export class PublishWindow {
   private inFlight = 0;
-  private readonly waiting: { readonly count: number; readonly wake: () => void }[] = [];
+  /** Waiters in call order; `head` is the next one (a queue without O(n) shifts). */
+  private waiting: { readonly count: number; readonly wake: () => void }[] = [];
+  private head = 0;
 
   constructor(readonly size: number) {}
 
   /** Resolves when `count` messages may be sent; `undefined` when they may be sent at once (no promise). */
   acquire(count: number): Promise<void> | undefined {
     const need = Math.min(count, this.size);
-    if (this.waiting.length === 0 && this.inFlight + need <= this.size) {
+    if (this.head === this.waiting.length && this.inFlight + need <= this.size) {
       this.inFlight += need;
       return undefined;
     }
@@ -27,12 +29,17 @@ export class PublishWindow {
   /** Give back what `acquire(count)` took. */
   release(count: number): void {
     this.inFlight -= Math.min(count, this.size);
-    while (this.waiting.length > 0) {
-      const next = this.waiting[0] as { count: number; wake: () => void };
+    while (this.head < this.waiting.length) {
+      const next = this.waiting[this.head] as { count: number; wake: () => void };
       if (this.inFlight + next.count > this.size) break;
-      this.waiting.shift();
+      this.head += 1;
       this.inFlight += next.count;
       next.wake();
+    }
+    // Drop woken waiters once they are most of the array, so it does not grow for ever.
+    if (this.head > 1_024 && this.head * 2 > this.waiting.length) {
+      this.waiting = this.waiting.slice(this.head);
+      this.head = 0;
     }
   }
 }
