@@ -118,9 +118,8 @@ export class Bus implements AsyncDisposable {
   }
 
   /** Publish one message; resolves when the broker durably accepted it. */
-  async publish<TInput>(topic: Topic<unknown, TInput>, body: TInput, options: PublishOptions = {}): Promise<string> {
-    const [id] = await this.publishBatch(topic, [{ ...options, body }]);
-    return id as string;
+  publish<TInput>(topic: Topic<unknown, TInput>, body: TInput, options: PublishOptions = {}): Promise<string> {
+    return this.publishItems(topic, [{ ...options, body }], firstId);
   }
 
   /**
@@ -128,28 +127,43 @@ export class Bus implements AsyncDisposable {
    * validated first: if one fails, nothing is sent. Resolves with the ids when
    * all were durably accepted.
    */
-  async publishBatch<TInput>(topic: Topic<unknown, TInput>, items: readonly BatchItem<TInput>[]): Promise<string[]> {
-    this.assertOpen();
+  publishBatch<TInput>(topic: Topic<unknown, TInput>, items: readonly BatchItem<TInput>[]): Promise<string[]> {
+    return this.publishItems(topic, items, allIds);
+  }
+
+  /** publish and publishBatch: `result` picks what the caller gets from the ids (no extra promise per call). */
+  private publishItems<TInput, TResult>(topic: Topic<unknown, TInput>, items: readonly BatchItem<TInput>[], result: (ids: string[]) => TResult): Promise<TResult> {
+    try {
+      this.assertOpen();
+      const many = items.length > 1;
+      let delayed = false;
+      for (let index = 0; index < items.length; index++) {
+        const item = items[index] as BatchItem<TInput>;
+        this.check(topic, item, many ? index : undefined);
+        if (item.delayMs) delayed = true;
+      }
+      if (delayed && this.settings.transport.capabilities.delayedPublish === 'none') {
+        throw new UnsupportedError(`transport "${this.settings.transport.name}" does not support delayed publish`);
+      }
+    } catch (error) {
+      return Promise.reject(error);
+    }
     const time = new Date().toISOString(); // one publish call, one ce-time
-    const many = items.length > 1;
-    let delayed = false;
-    for (let index = 0; index < items.length; index++) {
-      const item = items[index] as BatchItem<TInput>;
-      this.check(topic, item, many ? index : undefined);
-      if (item.delayMs) delayed = true;
-    }
-    if (delayed && this.settings.transport.capabilities.delayedPublish === 'none') {
-      throw new UnsupportedError(`transport "${this.settings.transport.name}" does not support delayed publish`);
-    }
     // Back-pressure across calls, before anything is built or encoded (see PublishWindow).
-    const waited = this.window.acquire(items.length);
-    if (waited) await waited;
+    if (this.window.tryAcquire(items.length)) return this.sendBatch(topic, items, time, result);
+    return new Promise<TResult>((resolve, reject) => {
+      this.window.enqueue(items.length, () => void this.sendBatch(topic, items, time, result).then(resolve, reject));
+    });
+  }
+
+  /** Build, encode and send a checked batch that holds its room in the window. */
+  private async sendBatch<TInput, TResult>(topic: Topic<unknown, TInput>, items: readonly BatchItem<TInput>[], time: string, result: (ids: string[]) => TResult): Promise<TResult> {
     try {
       this.assertOpen();
       const batchId = ++this.batches;
       const envelopes = items.map((item, index) => this.envelope(topic, item, index, items.length, batchId, time));
       await this.runBatch(topic, envelopes);
-      return envelopes.map((e) => e.id);
+      return result(envelopes.map((e) => e.id));
     } finally {
       this.window.release(items.length);
     }
@@ -352,6 +366,9 @@ export class Bus implements AsyncDisposable {
     return sink(envelope);
   }
 }
+
+const firstId = (ids: string[]): string => ids[0] as string;
+const allIds = (ids: string[]): string[] => ids;
 
 /** `copyHeaders`: middleware may still hold the envelope, so the sent headers must not change under it. */
 function encode(envelope: PublishEnvelope, codec: Codec, copyHeaders: boolean): OutgoingMessage {

@@ -10,23 +10,26 @@ export class PublishWindow {
   private inFlight = 0;
   /** Waiters in call order; `head` is the next one (a queue without O(n) shifts). */
   private waiting: { readonly count: number; readonly wake: () => void }[] = [];
+  // A waiter is two fields and the caller's callback: a burst of 200,000 unawaited publishes
+  // waits in a few hundred bytes each, instead of a suspended async call each.
   private head = 0;
 
   constructor(readonly size: number) {}
 
-  /** Resolves when `count` messages may be sent; `undefined` when they may be sent at once (no promise). */
-  acquire(count: number): Promise<void> | undefined {
+  /** Take room for `count` messages now, if there is room and nobody waits before us. */
+  tryAcquire(count: number): boolean {
     const need = Math.min(count, this.size);
-    if (this.head === this.waiting.length && this.inFlight + need <= this.size) {
-      this.inFlight += need;
-      return undefined;
-    }
-    return new Promise<void>((resolve) => {
-      this.waiting.push({ count: need, wake: resolve });
-    });
+    if (this.head !== this.waiting.length || this.inFlight + need > this.size) return false;
+    this.inFlight += need;
+    return true;
   }
 
-  /** Give back what `acquire(count)` took. */
+  /** Wait for room for `count` messages: `wake` is called, in call order, once the room is taken for it. */
+  enqueue(count: number, wake: () => void): void {
+    this.waiting.push({ count: Math.min(count, this.size), wake });
+  }
+
+  /** Give back what `tryAcquire` or `enqueue` took for `count` messages. */
   release(count: number): void {
     this.inFlight -= Math.min(count, this.size);
     while (this.head < this.waiting.length) {

@@ -141,12 +141,15 @@ describe('publish window', () => {
   it('wakes waiters in call order', () => {
     const window = new PublishWindow(2);
     const order: number[] = [];
-    expect(window.acquire(2)).toBeUndefined();
-    void window.acquire(1)?.then(() => order.push(1));
-    void window.acquire(1)?.then(() => order.push(2));
-    // A later caller that would fit never overtakes a waiting one.
-    expect(window.acquire(1)).toBeInstanceOf(Promise);
+    expect(window.tryAcquire(2)).toBe(true);
+    expect(window.tryAcquire(1)).toBe(false);
+    window.enqueue(1, () => order.push(1));
+    window.enqueue(1, () => order.push(2));
+    window.release(1);
+    // Room for one: the first waiter gets it; a later caller never overtakes a waiting one.
+    expect(order).toEqual([1]);
+    expect(window.tryAcquire(1)).toBe(false);
     window.release(2);
-    return Promise.resolve().then(() => expect(order).toEqual([1, 2]));
+    expect(order).toEqual([1, 2]);
   });
 });
