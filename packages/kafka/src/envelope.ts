@@ -1,5 +1,6 @@
 import type { TransportMessage } from '@omnibus/core';
 import type { FetchedRecord, OutgoingRecord } from './driver/driver.js';
+import type { PartitionRole } from './subscription/partition.js';
 
 /**
  * Headers the transport writes for itself. They never reach `message.headers`.
@@ -48,26 +49,33 @@ export function toRecord(message: TransportMessage, kafkaTopic: string, extra?: 
 export interface DecodedRecord {
   readonly offset: bigint;
   readonly message: TransportMessage;
-  /** Attempt written by the transport (retry topics), else 1; one more if `attemptOf` says so. */
+  /** Attempt written by the transport (retry topic only), else 1; one more after a takeover. */
   readonly attempt: number;
   /** Not deliverable before this epoch-ms time (0: at once). */
   readonly dueAt: number;
 }
 
+/** The partition a record was fetched from, as far as decoding it goes. */
+export interface RecordSource {
+  /** Which of the subscription's topics: only the transport writes its bookkeeping to delay and retry topics. */
+  readonly role: PartitionRole;
+  /** The attempt to deliver, from the recorded one (a takeover counts one more). */
+  attemptOf(offset: bigint, recorded: number): number;
+}
+
 /**
  * Rebuild the Omnibus message. `topic` is the Omnibus topic (a delay or retry topic
  * still delivers messages of its main topic). Records written by other producers get
- * their `ce-id`, else a stable id from their position. `attemptOf` maps the recorded
- * attempt to the one to deliver (a takeover counts one more).
+ * their `ce-id`, else a stable id from their position.
+ *
+ * Transport headers are believed only where the transport writes them: the attempt on the
+ * retry topic, the due time on the delay and retry topics. Anyone may write to a user topic
+ * with a plain Kafka client; a record there is a fresh message (attempt 1, due at once)
+ * whatever its headers say, so a foreign producer cannot skip the retry policy or park a
+ * message (and the partition's commits) for ever. The internal topics are not reachable
+ * through Omnibus, only with a raw client (see the README).
  */
-export function fromRecord(
-  record: FetchedRecord,
-  offset: bigint,
-  topic: string,
-  kafkaTopic: string,
-  partition: number,
-  attemptOf: { attemptOf(offset: bigint, recorded: number): number },
-): DecodedRecord {
+export function fromRecord(record: FetchedRecord, offset: bigint, topic: string, kafkaTopic: string, partition: number, source: RecordSource): DecodedRecord {
   // The driver hands over a fresh headers object per record: the message keeps it, minus the
   // transport's own headers (present on retry and delay topics only), so nothing is copied.
   const headers = record.headers;
@@ -80,8 +88,8 @@ export function fromRecord(
   return {
     offset,
     message: { id: id ?? headers[CE_ID] ?? `${kafkaTopic}/${partition}/${record.offset}`, topic, key: record.key ?? undefined, headers, body: record.value },
-    attempt: attemptOf.attemptOf(offset, attempt === undefined ? 1 : (positiveInt(attempt) ?? 1)),
-    dueAt: due === undefined ? 0 : (positiveInt(due) ?? 0),
+    attempt: source.attemptOf(offset, attempt === undefined || source.role !== 'retry' ? 1 : (positiveInt(attempt) ?? 1)),
+    dueAt: due === undefined || source.role === 'main' ? 0 : (positiveInt(due) ?? 0),
   };
 }
 
