@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { cleanUpKafka, describeWithBroker, deleteRedisPrefix, fastKafkaOptions, spawnManaged, type AvailableBroker } from '@omnibus/test-support';
 import { deleteStreams } from '../../packages/nats/test/helpers.js';
 import { cleanupPrefix } from '../../packages/rabbitmq/test/helpers.js';
-import { REPORT_PREFIX, type BurstConfig, type BurstReport } from './burst-child.js';
+import { REPORT_PREFIX, type BurstConfig, type BurstReport } from './burst-protocol.js';
 
 const CHILD = join(import.meta.dirname, 'burst-child.ts');
 const ROOT = resolve(import.meta.dirname, '..', '..');
