@@ -1,6 +1,6 @@
 import { ConfigError, parseOptions, type TransportInit } from '@omnibus/core';
 import { KafkaOptionsSchema, type KafkaOptions, type SaslOptions, type SslOptions } from './options.js';
-import { parseKafkaUrl } from './url.js';
+import { parseKafkaUrl, secretForms } from './url.js';
 
 /** URL and options merged: everything the transport needs to know about its cluster. */
 export interface KafkaConfig extends KafkaOptions {
@@ -19,8 +19,9 @@ export function resolveConfig(init: Pick<TransportInit, 'url' | 'options'>): Kaf
   if (brokers.length === 0) throw new ConfigError('url', 'no broker address: give kafka://host:port or options.brokers');
   const ssl = options.ssl ?? (fromUrl.ssl ? true : undefined);
   const sasl = options.sasl ?? fromUrl.sasl;
-  const secrets = [sasl?.password, typeof ssl === 'object' ? ssl.key : undefined, typeof ssl === 'object' ? ssl.passphrase : undefined].filter(
-    (s): s is string => typeof s === 'string' && s.length > 0,
-  );
+  // The URL's credentials stay secret even when options override them.
+  const secrets = [
+    ...new Set([...fromUrl.secrets, ...secretForms(sasl?.password ?? ''), ...[typeof ssl === 'object' ? ssl.key : undefined, typeof ssl === 'object' ? ssl.passphrase : undefined].filter((s): s is string => !!s)]),
+  ];
   return { ...options, brokers, ssl, sasl, secrets };
 }

@@ -8,7 +8,7 @@ import { recordingLogger } from '@omnibus/test-support';
 // Option and URL handling needs no broker: these run everywhere.
 describe('kafka options and URL', () => {
   it('reads a broker list, default ports and TLS from the URL', () => {
-    expect(parseKafkaUrl('kafka://h1:9092,h2')).toEqual({ brokers: ['h1:9092', 'h2:9092'], ssl: false, sasl: undefined });
+    expect(parseKafkaUrl('kafka://h1:9092,h2')).toEqual({ brokers: ['h1:9092', 'h2:9092'], ssl: false, sasl: undefined, secrets: [] });
     expect(parseKafkaUrl('kafkas://h1:9093').ssl).toBe(true);
   });
 
@@ -50,7 +50,8 @@ describe('kafka options and URL', () => {
     const config = resolveConfig({ url: 'kafka://u:pw@h:9092', options: { brokers: ['a:1', 'b:2'], sasl: { mechanism: 'scram-sha-256', username: 'x', password: 'y' } } });
     expect(config.brokers).toEqual(['a:1', 'b:2']);
     expect(config.sasl).toEqual({ mechanism: 'scram-sha-256', username: 'x', password: 'y' });
-    expect(config.secrets).toEqual(['y']);
+    // The URL's password is still a secret: it must not show up in an error either.
+    expect(config.secrets).toEqual(['pw', 'y']);
   });
 
   it('declares its capabilities and honours maxMessageBytes', () => {
