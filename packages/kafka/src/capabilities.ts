@@ -12,6 +12,9 @@ export const kafkaCapabilities: TransportCapabilities = {
   redeliveryHeaders: true,
   orderingByKey: true,
   persistence: true,
-  // The broker default `message.max.bytes` is 1,048,588; keep room for batch overhead.
+  // Measured as core measures it (key, header names and values, body). The broker's default
+  // `message.max.bytes` is 1,048,588 for a whole record batch: the 48,588 bytes left cover the
+  // batch header (61), the record's framing (~15, plus 2-6 per header) and the transport's own
+  // headers on delay and retry records (~120 and the id), for up to about 8,000 headers.
   maxMessageBytes: 1_000_000,
 };

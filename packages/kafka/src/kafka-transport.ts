@@ -1,6 +1,7 @@
 import {
   ClosedError,
   ConfigError,
+  messageBytesOver,
   ConnectionError,
   PublishError,
   type Logger,
@@ -16,7 +17,8 @@ import { resolveConfig, type KafkaConfig } from './config.js';
 import type { KafkaDriver, OutgoingRecord } from './driver/driver.js';
 import { KafkajsDriver } from './driver/kafkajs-driver.js';
 import { recordSize, toRecord } from './envelope.js';
-import { describeError, sanitizeError, withTimeout } from './errors.js';
+import { describeError, kafkaErrorType, sanitizeError, withTimeout } from './errors.js';
+import { describeTooLarge } from './message-too-large.js';
 import { createNaming, type Naming } from './naming.js';
 import { Publisher } from './publisher.js';
 import { anyBrokerReachable } from './reachability.js';
@@ -85,12 +87,14 @@ export class KafkaTransport implements Transport {
         record = toRecord(message, this.naming.delayTopic(message.topic), { dueAt: now + delayMs });
         delayTopics.add(record.topic);
       } else record = toRecord(message, mainTopic);
-      const size = recordSize(record);
-      if (size > this.config.maxMessageBytes) {
-        throw new PublishError(`kafka: message "${message.id}" is ${size} bytes, above maxMessageBytes (${this.config.maxMessageBytes}); nothing was sent`, { topic: message.topic });
+      // Measured as core measures it (and declares in capabilities): the transport's own
+      // headers and framing fit in the room maxMessageBytes leaves below the broker's limit.
+      const over = messageBytesOver(message, this.config.maxMessageBytes);
+      if (over !== undefined) {
+        throw new PublishError(`kafka: message "${message.id}" is ${over} bytes, above maxMessageBytes (${this.config.maxMessageBytes}); nothing was sent`, { topic: message.topic });
       }
       records[index] = record;
-      bytes += size;
+      bytes += recordSize(record);
     }
     try {
       await this.connect();
@@ -100,6 +104,11 @@ export class KafkaTransport implements Transport {
     } catch (error) {
       if (error instanceof ClosedError || error instanceof ConfigError) throw error;
       const topics = [...new Set(messages.map((m) => m.topic))].join('", "');
+      if (kafkaErrorType(error) === 'MESSAGE_TOO_LARGE') {
+        // Refused at once, not retried: say what was too large for what.
+        const why = await describeTooLarge(this.driver, records, messages.map((m) => m.id), this.config.maxMessageBytes);
+        throw new PublishError(`kafka: publishing ${messages.length} message(s) to "${topics}" failed: ${why}`, { cause: this.sanitize(error), topic: firstTopic });
+      }
       const cause = (await anyBrokerReachable(this.config.brokers))
         ? this.sanitize(error)
         : new ConnectionError(`kafka: no broker reachable at ${this.config.brokers.join(',')}`, { cause: this.sanitize(error) });

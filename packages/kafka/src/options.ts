@@ -78,7 +78,7 @@ export const KafkaOptionsSchema = z
     joinTimeoutMs: z.number().int().min(100).default(60_000),
     /** Upper bound on the final commit plus leaving the group when a subscription closes. */
     closeTimeoutMs: z.number().int().min(100).default(10_000),
-    /** Largest key + headers + body accepted by publish (keep below the broker's `message.max.bytes`). */
+    /** Largest key + header names and values + body accepted by publish (core's measure); keep it ~48 KB below the broker's `max.message.bytes`. */
     maxMessageBytes: z.number().int().min(1_024).default(1_000_000),
     /** Prepended to every Kafka topic and consumer-group id (tenancy, test isolation). */
     prefix: z.string().regex(/^[A-Za-z0-9._-]*$/, 'may only use letters, digits, ".", "_" and "-"').max(100).default(''),

@@ -116,6 +116,8 @@ export interface KafkaDriver {
    */
   createTopics(specs: readonly TopicSpec[]): Promise<string[]>;
   deleteTopics(topics: readonly string[]): Promise<void>;
+  /** The largest record batch the broker accepts on `topic` (its `max.message.bytes`), if it can be read. */
+  topicMaxMessageBytes(topic: string): Promise<number | undefined>;
   /** The group's committed offsets (with metadata) for every partition of `topics`. */
   committedOffsets(groupId: string, topics: readonly string[]): Promise<PartitionOffset[]>;
   /** The high watermark (next offset to be written) of every partition of `topic`. */

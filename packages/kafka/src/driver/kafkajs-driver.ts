@@ -1,5 +1,5 @@
 import type { Logger } from '@omnibus/core';
-import { Kafka, Partitioners, type Admin, type KafkaConfig as KafkajsConfig, type Message, type Producer, type SASLOptions } from 'kafkajs';
+import { ConfigResourceTypes, Kafka, Partitioners, type Admin, type KafkaConfig as KafkajsConfig, type Message, type Producer, type SASLOptions } from 'kafkajs';
 import type { SaslOptions, SslOptions } from '../options.js';
 import { foldTopicName } from '../naming.js';
 import { TopicNameRefusedError, type GroupMember, type KafkaDriver, type MemberSettings, type OutgoingRecord, type PartitionOffset, type TopicSpec } from './driver.js';
@@ -117,6 +117,13 @@ export class KafkajsDriver implements KafkaDriver {
 
   async deleteTopics(topics: readonly string[]): Promise<void> {
     if (topics.length) await this.admin.deleteTopics({ topics: [...topics], timeout: this.settings.requestTimeoutMs });
+  }
+
+  async topicMaxMessageBytes(topic: string): Promise<number | undefined> {
+    const { resources } = await this.admin.describeConfigs({ includeSynonyms: false, resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configNames: ['max.message.bytes'] }] });
+    const value = resources[0]?.configEntries.find((entry) => entry.configName === 'max.message.bytes')?.configValue;
+    const limit = value === undefined ? Number.NaN : Number(value);
+    return Number.isSafeInteger(limit) && limit > 0 ? limit : undefined;
   }
 
   async committedOffsets(groupId: string, topics: readonly string[]): Promise<PartitionOffset[]> {
