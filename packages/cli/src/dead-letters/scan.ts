@@ -1,0 +1,131 @@
+import { DEAD_LETTER_GROUP, type Bus, type Delivery, type TransportSubscription } from '@omnibus/core';
+
+/**
+ * Reading a dead-letter topic without losing anything: a subscription of the group core keeps
+ * dead letters for (`omnibus-dead-letter`), straight on the transport, so no retry policy runs
+ * and nothing is acked unless a command decides to. A delivery handed to `visit` belongs to the
+ * visitor: it acks it (replay, purge) or holds it and releases it at the end (list, show, and
+ * whatever a filter leaves). A held delivery is not handed over again while held, so a scan
+ * sees each dead letter once; the transport's `nack` (or close) puts it back for the next reader.
+ *
+ * There is no end to a topic in the transport interface, so a scan ends when no dead letter came
+ * for a while (`idleMs`; `firstWaitMs` before the first one), when the command says it has
+ * enough, when every slot of the read window is held, or on Ctrl-C.
+ */
+export interface ScanSettings {
+  /** The dead-letter topic (`<topic>.dlq`). */
+  readonly topic: string;
+  /** Most deliveries handed over and not settled at once (held ones included). */
+  readonly window: number;
+  readonly firstWaitMs: number;
+  readonly idleMs: number;
+  /** Dead letters the broker counted before the scan (bus.inspect), when it counts them exactly. */
+  readonly expected: number | undefined;
+  readonly signal: AbortSignal;
+  readonly onError: (error: Error) => void;
+}
+
+export type ScanEnd =
+  /** Nothing more came within the idle time. */
+  | 'idle'
+  /** The command had what it wanted (a limit, the id it looked for). */
+  | 'enough'
+  /** Every slot of the read window holds a dead letter the command keeps. */
+  | 'window-full'
+  /** Ctrl-C or SIGTERM. */
+  | 'interrupted';
+
+type ScanState = { readonly kind: 'idle-before-start' } | { readonly kind: 'reading' } | { readonly kind: 'ended'; readonly end: ScanEnd };
+
+/** Once the broker's own count was reached, wait only this long for stragglers (new dead letters). */
+const AFTER_EXPECTED_IDLE_MS = 250;
+
+export class DeadLetterScan {
+  private state: ScanState = { kind: 'idle-before-start' };
+  private subscription: TransportSubscription | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly pending = new Set<Promise<void>>();
+  private endNow: ((end: ScanEnd) => void) | undefined;
+  /** Deliveries handed over so far. */
+  seen = 0;
+  /** Deliveries the visitor holds (does not settle until the end). */
+  held = 0;
+
+  constructor(
+    private readonly bus: Bus,
+    private readonly settings: ScanSettings,
+  ) {}
+
+  /** Read until the scan ends; every delivery goes to `visit`. Resolves once every visit finished. */
+  async run(visit: (delivery: Delivery) => Promise<void> | void): Promise<ScanEnd> {
+    const ended = new Promise<ScanEnd>((resolve) => (this.endNow = resolve));
+    const onAbort = () => this.end('interrupted');
+    this.settings.signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      if (this.settings.expected === 0) return 'idle';
+      this.state = { kind: 'reading' };
+      this.subscription = await this.bus.transport.subscribe({
+        topic: this.settings.topic,
+        group: DEAD_LETTER_GROUP,
+        concurrency: this.settings.window,
+        onDelivery: (delivery) => this.deliver(delivery, visit),
+        onError: this.settings.onError,
+      });
+      if (this.settings.signal.aborted) this.end('interrupted');
+      this.armIdle();
+      const end = await ended;
+      await this.subscription.stop();
+      while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
+      return end;
+    } finally {
+      this.settings.signal.removeEventListener('abort', onAbort);
+      clearTimeout(this.timer);
+    }
+  }
+
+  /** End the scan (the command has enough); idempotent. */
+  end(end: ScanEnd): void {
+    if (this.state.kind === 'ended') return;
+    this.state = { kind: 'ended', end };
+    clearTimeout(this.timer);
+    this.endNow?.(end);
+  }
+
+  /** The visitor keeps this delivery until the end: counts toward a full window. */
+  hold(): void {
+    this.held += 1;
+    if (this.held >= this.settings.window) this.end('window-full');
+  }
+
+  /** Release the subscription: anything still unsettled is redelivered to the next reader. */
+  async close(): Promise<void> {
+    await this.subscription?.close();
+  }
+
+  private deliver(delivery: Delivery, visit: (delivery: Delivery) => Promise<void> | void): void {
+    if (this.state.kind !== 'reading') {
+      // Handed over after the end: not looked at, released at once.
+      void delivery.nack().catch(() => {});
+      return;
+    }
+    this.seen += 1;
+    clearTimeout(this.timer);
+    const visiting = Promise.resolve()
+      .then(() => visit(delivery))
+      .catch((error: unknown) => this.settings.onError(error instanceof Error ? error : new Error(String(error))))
+      .finally(() => {
+        this.pending.delete(visiting);
+        this.armIdle();
+      });
+    this.pending.add(visiting);
+  }
+
+  /** The idle timer runs only while no visit is in progress: a slow republish is not idleness. */
+  private armIdle(): void {
+    if (this.state.kind !== 'reading' || this.pending.size > 0) return;
+    clearTimeout(this.timer);
+    const { expected, firstWaitMs, idleMs } = this.settings;
+    const wait = expected !== undefined && this.seen >= expected ? AFTER_EXPECTED_IDLE_MS : this.seen === 0 ? firstWaitMs : idleMs;
+    this.timer = setTimeout(() => this.end('idle'), wait);
+  }
+}

@@ -1,0 +1,11 @@
+export { main } from './main.js';
+export { buildProgram, CLI_VERSION } from './program.js';
+export { ExitCodes, UsageError, CommandFailed, InputError } from './exit-codes.js';
+export type { ExitCode } from './exit-codes.js';
+export type { CliIo } from './io.js';
+export { processIo } from './io.js';
+export { asyncApiDocument } from './asyncapi/document.js';
+export type { AsyncApiInput } from './asyncapi/document.js';
+export { loadTopics } from './topics-module.js';
+export type { SchemaTopic } from './topics-module.js';
+export { BrokerUrl } from './broker-url.js';
