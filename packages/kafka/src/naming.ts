@@ -55,7 +55,11 @@ export function foldTopicName(name: string): string {
 export function createNaming(options: { readonly prefix: string }): Naming {
   const { prefix } = options;
   return {
-    topic: (topic) => fit(`${prefix}${topic}`, 'topic', () => `topic "${topic}"`),
+    topic: (topic) => {
+      // Core validates names; a caller of the transport itself must not reach the internal namespace either.
+      if (!startsWithLetterOrDigit(topic)) throw new ConfigError('topic', `"${topic}" is not a valid topic name: it must start with a letter or a digit`);
+      return fit(`${prefix}${topic}`, 'topic', () => `topic "${topic}"`);
+    },
     delayTopic: (topic) => fit(`${prefix}${INTERNAL_PREFIX}delay.${escapeName(topic)}`, 'topic', () => `the delay topic of topic "${topic}"`),
     retryTopic: (topic, group) =>
       fit(`${prefix}${INTERNAL_PREFIX}retry.${escapeName(topic)}.${escapeName(group)}`, 'group', () => `the retry topic of group "${group}" of topic "${topic}"`),
@@ -65,6 +69,12 @@ export function createNaming(options: { readonly prefix: string }): Naming {
       return rest !== undefined && /^[A-Za-z0-9]/.test(rest) ? `topic "${rest}"` : `Kafka topic "${kafkaTopic}"`;
     },
   };
+}
+
+/** A char-code test, not a regular expression: this runs for every published message. */
+function startsWithLetterOrDigit(name: string): boolean {
+  const code = name.charCodeAt(0);
+  return (code >= 48 && code <= 57) || (code >= 65 && code <= 90) || (code >= 97 && code <= 122);
 }
 
 function fit(name: string, field: string, what: () => string): string {

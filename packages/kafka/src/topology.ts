@@ -1,4 +1,4 @@
-import { ConfigError, type Logger } from '@omnibus/core';
+import { assertGroupName, ConfigError, type Logger } from '@omnibus/core';
 import { TopicNameRefusedError, type KafkaDriver, type PartitionOffset } from './driver/driver.js';
 import { retrying } from './errors.js';
 import { foldTopicName, type Naming } from './naming.js';
@@ -46,6 +46,9 @@ export class Topology {
   ) {}
 
   names(topic: string, group: string): GroupNames {
+    // Core checks it at subscribe; a caller of the transport itself gets the same rule (no dots:
+    // the group id and retry topic name depend on it). naming.topic checks the topic's first character.
+    assertGroupName(group);
     const { naming } = this;
     return { groupId: naming.groupId(topic, group), main: naming.topic(topic), delay: naming.delayTopic(topic), retry: naming.retryTopic(topic, group) };
   }
@@ -93,7 +96,11 @@ export class Topology {
     const { naming } = this;
     const what = naming.describeTopic(topic);
     if (twin === undefined) {
-      return new ConfigError('topic', `Kafka refused to create ${what}: an existing topic has the same name but for "." and "_", which Kafka treats alike; rename the topic`, { cause });
+      return new ConfigError(
+        'topic',
+        `Kafka refused to create ${what}: an existing topic has the same name but for "." and "_", which Kafka treats alike (or the broker does not accept the name); rename the topic`,
+        { cause },
+      );
     }
     return new ConfigError(
       'topic',

@@ -80,6 +80,10 @@ describe('kafka naming', () => {
     expect(() => createNaming({ prefix: 'p'.repeat(100) }).topic('t'.repeat(200))).toThrow(expect.objectContaining({ field: 'topic' }));
   });
 
+  it('keeps a caller of the transport itself out of the internal namespace', () => {
+    for (const topic of ['_omnibus.delay.orders', '.x', '-x', '']) expect(() => naming.topic(topic)).toThrow(expect.objectContaining({ field: 'topic', code: 'CONFIG_INVALID' }));
+  });
+
   it('says what to do when a 0.1 naming template is given', () => {
     for (const option of ['groupIdTemplate', 'retryTopicTemplate', 'delayTopicTemplate']) {
       expect(() => resolveConfig({ url: 'kafka://h:9092', options: { [option]: '{topic}.{group}.x' } })).toThrow(
