@@ -1,6 +1,7 @@
 import { afterAll, afterEach, expect, it } from 'vitest';
 import type { Transport } from '@omnibus/core';
 import { cleanUpKafka, describeWithBroker, kafkaAdmin, type LogEntry, recordingLogger } from '@omnibus/test-support';
+import { createNaming } from '../src/naming.js';
 import { body, commitsOf, committedOffset, DeliveryLog, isCommit, makeTransport, testPrefix, unique } from './helpers.js';
 
 const prefix = testPrefix('commit');
@@ -59,7 +60,7 @@ describeWithBroker('kafka', 'kafka transport: commits', (endpoint) => {
     await first.nack({ delayMs: 1_500, headers: { 'omnibus-note': 'n' } });
     // The main offset moves past it as soon as the retry record is stored…
     await logger.waitFor((e) => isCommit(e) && commitsOf(e).some((c) => c.topic === `${prefix}${topic}` && c.offset === '1'), 20_000, { what: 'the main-topic commit' });
-    const retryTopic = `${prefix}${topic}.g1.retry`;
+    const retryTopic = createNaming({ prefix }).retryTopic(topic, 'g1');
     const stored = await admin.fetchTopicOffsets(retryTopic);
     expect(stored.reduce((sum, p) => sum + Number(p.high), 0)).toBe(1);
     // …and the message comes back when due, with attempt 2 and the merged headers.
