@@ -97,14 +97,29 @@ function parseHeaders(json: string): Record<string, string> {
   }
 }
 
+/** Random bytes of a scheduled entry's token (written as hex: twice as many characters). */
+const SCHEDULED_TOKEN_BYTES = 8;
+
 /**
  * A scheduled entry (member of the scheduled sorted set): netstring-like parts
  * `<byte length>:<bytes>` for [unique token, target stream key, field, value, ...].
  * The token keeps identical messages distinct in the set; the Lua scripts decode the rest.
  */
 export function encodeScheduled(target: string, fields: FieldList): Buffer {
-  const parts = [randomBytes(8).toString('hex'), target, ...fields].map((part) => (typeof part === 'string' ? Buffer.from(part, 'utf8') : part));
+  const parts = [randomBytes(SCHEDULED_TOKEN_BYTES).toString('hex'), target, ...fields].map((part) => (typeof part === 'string' ? Buffer.from(part, 'utf8') : part));
   const chunks: Buffer[] = [];
   for (const part of parts) chunks.push(Buffer.from(`${part.byteLength}:`, 'ascii'), part);
   return Buffer.concat(chunks);
+}
+
+/**
+ * A glob (Redis MATCH) for the scheduled entries of one target stream: the token's length part
+ * and hex characters, then the target's part, exactly as encodeScheduled writes them. Redis
+ * compares bytes; the target's glob characters are escaped. Callers still check each match's
+ * target exactly (the scripts' target_of).
+ */
+export function scheduledTargetPattern(target: string): string {
+  const token = SCHEDULED_TOKEN_BYTES * 2;
+  const escaped = target.replace(/[\\*?[\]]/g, (char) => `\\${char}`);
+  return `${token}:${'?'.repeat(token)}${Buffer.byteLength(target, 'utf8')}:${escaped}*`;
 }

@@ -356,6 +356,45 @@ local counted, last, finished = count_after(KEYS[1], ARGV[1], tonumber(ARGV[2]),
 return {counted, last, finished and 1 or 0}
 `;
 
+/**
+ * Delete a group's state on its two streams at one instant: XGROUP DESTROY on the topic stream
+ * (its position and pending list; the topic stream, its entries and other groups stay) and DEL of
+ * the group's redelivery stream (which only ever holds this group's entries). Creates nothing: an
+ * absent topic stream is left absent. KEYS: topic stream, redelivery stream. ARGV: group.
+ * Returns {1 when the group existed on the topic stream, 1 when the redelivery stream existed}.
+ */
+const DESTROY_GROUP = `
+local destroyed = 0
+if redis.call('EXISTS', KEYS[1]) == 1 then destroyed = redis.call('XGROUP', 'DESTROY', KEYS[1], ARGV[1]) end
+return {destroyed, redis.call('DEL', KEYS[2])}
+`;
+
+/**
+ * Remove one target's entries from a scheduled set, in steps: ZSCAN from a cursor with a MATCH
+ * glob for the target (only matches reach Lua), each match's target checked exactly before its
+ * ZREM. A run stops after about the entry budget of members visited or the byte budget of matches
+ * copied, so one run never blocks Redis long. KEYS: sorted set. ARGV: cursor, glob, target, entry
+ * budget, byte budget. Returns {next cursor ('0': the scan is complete), members removed}.
+ */
+const UNSCHEDULE = `${COUNTING}
+local cursor, pattern, target = ARGV[1], ARGV[2], ARGV[3]
+local max, budget = tonumber(ARGV[4]), tonumber(ARGV[5])
+local visited, bytes, removed = 0, 0, 0
+repeat
+  local step = next_step(visited, bytes, max, budget)
+  local r = redis.call('ZSCAN', KEYS[1], cursor, 'MATCH', pattern, 'COUNT', step)
+  cursor = r[1]
+  local items = r[2]
+  for i = 1, #items, 2 do
+    local member = items[i]
+    bytes = bytes + #member
+    if target_of(member) == target then removed = removed + redis.call('ZREM', KEYS[1], member) end
+  end
+  visited = visited + step
+until cursor == '0' or visited >= max or bytes >= budget
+return {cursor, removed}
+`;
+
 export const scripts = {
   omnibusRequeue: { lua: REQUEUE, numberOfKeys: 2 },
   omnibusSchedule: { lua: SCHEDULE, numberOfKeys: 1 },
@@ -367,6 +406,8 @@ export const scripts = {
   omnibusInspect: { lua: INSPECT, numberOfKeys: 2 },
   omnibusCountScheduled: { lua: COUNT_SCHEDULED, numberOfKeys: 1 },
   omnibusCountAfter: { lua: COUNT_AFTER, numberOfKeys: 1 },
+  omnibusDestroyGroup: { lua: DESTROY_GROUP, numberOfKeys: 2 },
+  omnibusUnschedule: { lua: UNSCHEDULE, numberOfKeys: 1 },
 } as const;
 
 type Arg = string | number | Buffer;
@@ -382,6 +423,8 @@ export interface ScriptCommands {
   omnibusInspect(topicStream: string, scheduled: string, retryPrefix: string, maxEntries: number, maxBytes: number, ...groups: string[]): Promise<unknown>;
   omnibusCountScheduled(scheduled: string, start: number, maxEntries: number, maxBytes: number, ...targets: string[]): Promise<unknown>;
   omnibusCountAfter(stream: string, afterId: string, maxEntries: number, maxBytes: number): Promise<unknown>;
+  omnibusDestroyGroup(topicStream: string, redeliveryStream: string, group: string): Promise<[number, number]>;
+  omnibusUnschedule(scheduled: string, cursor: string, pattern: string, target: string, maxEntries: number, maxBytes: number): Promise<[string, number]>;
 }
 
 export interface PipelineScripts {

@@ -82,6 +82,11 @@ export class RedisSubscription implements TransportSubscription, DeliveryOwner {
     });
   }
 
+  /** Whether this subscription consumes `group` of `topic` (until it has closed). */
+  reads(topic: string, group: string): boolean {
+    return this.params.topic === topic && this.params.group === group;
+  }
+
   async start(): Promise<void> {
     const { client, options, settings } = this.ctx;
     await ensureGroups(client, this.ctx.keys, this.params.topic, this.params.group);

@@ -22,6 +22,7 @@ import { DEFAULT_ARGUMENT_LIMIT, largestArgumentOver, MAX_MESSAGE_BYTES, message
 import { scheduledDelay } from './delay.js';
 import { connectClient, connectionSettings, createClient, type ConnectionSettings } from './connection.js';
 import { safeError, safeMessage } from './safe-error.js';
+import { deleteGroup } from './delete-group.js';
 import { ensureGroups } from './groups.js';
 import { ConnectionHealth } from './health.js';
 import { inspectTopic } from './inspect.js';
@@ -202,6 +203,26 @@ export class RedisTransport implements Transport {
       return await inspectTopic(client, this.keys, topic, group);
     } catch (error) {
       throw new ConnectionError(`inspecting topic "${topic}" in Redis failed: ${safeMessage(error, this.settings.secrets)}`, { cause: this.unreachable(client, error) });
+    }
+  }
+
+  /**
+   * Remove the group and what is kept for it only (see delete-group.ts and README "Deleting a
+   * group"). Idempotent. Names are checked first (a ConfigError); a group one of this transport's
+   * own subscriptions still reads is refused (a ConfigError naming `group`: the subscription would
+   * recreate it), so close it first; a Redis failure is a ConnectionError.
+   */
+  async deleteGroup(topic: string, group: string): Promise<void> {
+    this.assertOpen();
+    this.keys.retry(topic, group);
+    if ([...this.subscriptions].some((subscription) => subscription.reads(topic, group))) {
+      throw new ConfigError('group', `"${group}" of topic "${topic}" is still read by an open subscription of this transport: close it before deleting the group (its consumer would recreate the group)`);
+    }
+    const { client } = await this.open();
+    try {
+      await deleteGroup(client, this.keys, topic, group);
+    } catch (error) {
+      throw new ConnectionError(`deleting group "${group}" of topic "${topic}" in Redis failed: ${safeMessage(error, this.settings.secrets)}`, { cause: this.unreachable(client, error) });
     }
   }
 
