@@ -2,12 +2,12 @@ import { z } from 'zod';
 import { MAX_DELAY_MS } from './delay.js';
 
 export const BackoffSchema = z.discriminatedUnion('type', [
-  z.object({
+  z.strictObject({
     type: z.literal('fixed'),
     delayMs: z.number().int().min(0).max(MAX_DELAY_MS).default(1_000),
     jitter: z.boolean().default(false),
   }),
-  z.object({
+  z.strictObject({
     type: z.literal('exponential'),
     initialDelayMs: z.number().int().min(0).max(MAX_DELAY_MS).default(100),
     maxDelayMs: z.number().int().min(0).max(MAX_DELAY_MS).default(30_000),

@@ -34,11 +34,11 @@ export interface BatchItem<TBody> extends PublishOptions {
   readonly body: TBody;
 }
 
-const SubscribeOptionsSchema = z.object({
+const SubscribeOptionsSchema = z.strictObject({
   group: z.string(),
   concurrency: z.number().int().min(1).max(10_000).default(1),
   retry: RetryPolicySchema.prefault({}),
-  deadLetter: z.object({ topic: z.string().optional() }).prefault({}),
+  deadLetter: z.strictObject({ topic: z.string().optional() }).prefault({}),
   drainTimeoutMs: z.number().int().min(0).optional(),
 });
 

@@ -6,7 +6,10 @@ import { ConfigError, ErrorCodes } from './errors.js';
 import { silentLogger, type Logger } from './logger.js';
 import { createMemoryTransport } from './memory/memory-transport.js';
 import type { Middleware } from './message.js';
-import { redactUrl } from './redact.js';
+import { Redactor, redactUrl } from './redact.js';
+import { redactingLogger } from './redacting-logger.js';
+import { redactingTransport } from './redacting-transport.js';
+import { secretsOf } from './secrets.js';
 import type { Transport, TransportInit, TransportModule } from './transport.js';
 import { parseOptions } from './validate.js';
 
@@ -60,33 +63,56 @@ export type BusConfig = z.input<typeof BusConfigSchema>;
  * Create a bus from a URL (`memory://`, `amqp://…`, `kafka://…`, `redis://…`,
  * `nats://…`) or a config object. The transport package is imported on demand,
  * so swapping brokers is a config change. Connects before resolving.
+ *
+ * Credentials never come out: the secrets of the config (the URL's password or token, in every
+ * form it may be printed in, and secret-named options) are scrubbed from every error createBus
+ * rejects with, from every error of the transport it creates (see redactingTransport) and from
+ * every line the transport and the bus log.
  */
 export async function createBus(config: string | BusConfig = 'memory://'): Promise<Bus> {
   const input = typeof config === 'string' ? { url: config } : config;
-  const parsed = parseOptions(BusConfigSchema, input, 'config');
-  const transport = await resolveTransport(parsed);
-  await transport.connect();
-  return new Bus({
-    transport,
-    codec: parsed.codec,
-    logger: parsed.logger,
-    source: parsed.source,
-    middleware: parsed.middleware,
-    drainTimeoutMs: parsed.drainTimeoutMs,
-  });
+  const redactor = new Redactor(secretsOf(input));
+  try {
+    const parsed = parseOptions(BusConfigSchema, input, 'config');
+    const logger = redactingLogger(parsed.logger, redactor);
+    const transport = await resolveTransport(parsed, logger, redactor);
+    if (transport === parsed.transport) await transport.connect();
+    else await connectOrClose(transport);
+    return new Bus({
+      transport,
+      codec: parsed.codec,
+      logger,
+      source: parsed.source,
+      middleware: parsed.middleware,
+      drainTimeoutMs: parsed.drainTimeoutMs,
+    });
+  } catch (error) {
+    throw redactor.error(error);
+  }
+}
+
+/** Connect a transport createBus created; one that cannot connect is closed again, so no reconnect loop or socket outlives the rejection. */
+async function connectOrClose(transport: Transport): Promise<void> {
+  try {
+    await transport.connect();
+  } catch (error) {
+    await transport.close().catch(() => {});
+    throw error;
+  }
 }
 
 type ParsedConfig = z.output<typeof BusConfigSchema>;
 
-async function resolveTransport(config: ParsedConfig): Promise<Transport> {
+/** The transport: a given instance as it is (the caller owns it), else one created from the URL, wrapped to scrub its errors. */
+async function resolveTransport(config: ParsedConfig, logger: Logger, redactor: Redactor): Promise<Transport> {
   if (isTransport(config.transport)) return config.transport;
   const name = config.transport ?? (config.url ? nameFromUrl(config.url) : undefined);
   if (!name) throw new ConfigError('config.url', 'give a broker URL (e.g. "memory://", "amqp://host") or a transport name');
   const url = config.url ?? `${name}://`;
-  const init: TransportInit = { url, options: config.options, logger: config.logger };
-  if (name === 'memory') return createMemoryTransport(init);
+  const init: TransportInit = { url, options: config.options, logger };
+  if (name === 'memory') return redactingTransport(createMemoryTransport(init), redactor);
   const module = await loadTransportModule(name);
-  return module.createTransport(init);
+  return redactingTransport(module.createTransport(init), redactor);
 }
 
 function nameFromUrl(url: string): TransportName {

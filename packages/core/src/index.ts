@@ -40,6 +40,10 @@ export type { ErrorCode, ValidationIssue } from './errors.js';
 export { silentLogger } from './logger.js';
 export type { Logger, LogFn } from './logger.js';
 export { redactUrl, redactText, redactSecrets } from './redact.js';
+export { Redactor, MIN_SCRUBBED_SECRET_LENGTH } from './redact.js';
+export { secretsOf, urlSecrets, optionSecrets, secretForms } from './secrets.js';
+export { redactingLogger } from './redacting-logger.js';
+export { redactingTransport } from './redacting-transport.js';
 export { parseOptions } from './validate.js';
 export type {
   Transport,

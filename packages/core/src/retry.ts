@@ -11,7 +11,7 @@ export class NonRetryableError extends Error {
 
 type ErrorClass = abstract new (...args: never[]) => Error;
 
-export const RetryPolicySchema = z.object({
+export const RetryPolicySchema = z.strictObject({
   /** Total attempts, the first included. 1 means no retry. */
   maxAttempts: z.number().int().min(1).max(1_000).default(3),
   backoff: BackoffSchema.default({ type: 'exponential', initialDelayMs: 100, maxDelayMs: 30_000, factor: 2, jitter: true }),

@@ -11,7 +11,12 @@ export function parseOptions<TSchema extends z.ZodType>(schema: TSchema, input: 
   const result = schema.safeParse(input);
   if (result.success) return result.data;
   const issues = result.error.issues;
-  const field = (issue: (typeof issues)[number]) => (issue.path.length ? issue.path.map(String).join('.') : '(root)');
+  // An unknown key is reported by zod at its object's path, with the key aside: name the key itself
+  // (`options.prefetchh`), which is what the user mistyped.
+  const field = (issue: (typeof issues)[number]): string => {
+    const path = issue.code === 'unrecognized_keys' && issue.keys.length ? [...issue.path, issue.keys[0]] : issue.path;
+    return path.length ? path.map(String).join('.') : '(root)';
+  };
   const first = issues[0];
   const details = issues.map((issue) => `${field(issue)}: ${redactText(issue.message)}`).join('; ');
   throw new ConfigError(first ? `${what}.${field(first)}` : what, `invalid ${what}: ${details}`, { cause: result.error });

@@ -4,7 +4,7 @@ import { z } from 'zod';
  * Seeded fault injection for the memory transport, so a team can prove its
  * consumers idempotent and order-tolerant: the same seed replays the same faults.
  */
-export const FaultOptionsSchema = z.object({
+export const FaultOptionsSchema = z.strictObject({
   seed: z.number().int().default(1),
   /** Probability that a published message is stored twice. */
   duplicates: z.number().min(0).max(1).default(0),

@@ -2,6 +2,9 @@ import type { Delivery, NackOptions, SubscribeParams, TransportMessage } from '.
 import { Deque } from './deque.js';
 import type { FaultOptions } from './faults.js';
 
+/** The longest wait one Node timer keeps (2^31 - 1 ms, about 24.8 days). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 interface Entry {
   readonly message: TransportMessage;
   readonly attempt: number;
@@ -199,11 +202,17 @@ export class MemoryBroker {
     else store();
   }
 
+  /**
+   * Run `run` after `delayMs`. Node fires a timer of 2^31 ms or more after 1 ms (with a warning), so
+   * a longer wait is a chain of timers of at most MAX_TIMER_MS each.
+   */
   later(delayMs: number, run: () => void): void {
+    const step = Math.min(delayMs, MAX_TIMER_MS);
     const timer = setTimeout(() => {
       this.timers.delete(timer);
-      run();
-    }, delayMs);
+      if (delayMs > step) this.later(delayMs - step, run);
+      else run();
+    }, step);
     timer.unref();
     this.timers.add(timer);
   }

@@ -21,11 +21,18 @@ export interface MemoryTransportOptions {
   readonly faults?: z.input<typeof FaultOptionsSchema>;
 }
 
-const QueryFaultsSchema = z.object({
+// Unknown parameters are refused: `memory://?dupes=0.1` must not quietly turn fault injection off.
+const QueryFaultsSchema = z.strictObject({
   seed: z.coerce.number().int().optional(),
   duplicates: z.coerce.number().optional(),
   redeliveries: z.coerce.number().optional(),
   reorder: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
+});
+
+// Unknown options are refused as on every other transport (a typo must not silently do nothing).
+const MemoryOptionsSchema = z.strictObject({
+  broker: z.instanceof(MemoryBroker).optional(),
+  faults: z.unknown().optional(),
 });
 
 /** Create a broker, with seeded faults if asked. */
@@ -40,7 +47,7 @@ export function createMemoryBroker(faults?: z.input<typeof FaultOptionsSchema>, 
  * `memory://?seed=7&duplicates=0.1&redeliveries=0.05&reorder=true`.
  */
 export function createMemoryTransport(init?: Partial<TransportInit> & { options?: MemoryTransportOptions }): Transport {
-  const options = (init?.options ?? {}) as MemoryTransportOptions;
+  const options = parseOptions(MemoryOptionsSchema, init?.options ?? {}, 'options') as MemoryTransportOptions;
   if (options.broker) return new MemoryTransport(options.broker, false);
   if (options.faults) return new MemoryTransport(createMemoryBroker(options.faults), true);
   const query = Object.fromEntries(new URL((init?.url ?? 'memory://').replace(/^memory:\/\//, 'http://memory/')).searchParams);

@@ -1,10 +1,14 @@
 import type { Logger } from '@omnibus/core';
-import { ConfigResourceTypes, Kafka, Partitioners, type Admin, type KafkaConfig as KafkajsConfig, type Message, type Producer, type SASLOptions } from 'kafkajs';
+import kafkajs, { Kafka, Partitioners, type Admin, type KafkaConfig as KafkajsConfig, type Message, type Producer, type SASLOptions } from 'kafkajs';
 import type { SaslOptions, SslOptions } from '../options.js';
 import { foldTopicName } from '../naming.js';
 import { TopicNameRefusedError, type GroupMember, type KafkaDriver, type MemberSettings, type OutgoingRecord, type PartitionOffset, type TopicSpec } from './driver.js';
 import { KAFKAJS_LOG_LEVEL, kafkajsLogCreator } from './kafkajs-logger.js';
 import { KafkajsMember, type MemberTimings } from './kafkajs-member.js';
+
+// kafkajs is CommonJS: Node's ESM loader finds only the names its lexer detects, and ConfigResourceTypes is not one
+// of them (vitest's interop hid this; a plain `node` consumer failed to load the transport at all).
+const { ConfigResourceTypes } = kafkajs;
 
 export interface KafkajsDriverSettings extends MemberTimings {
   readonly brokers: readonly string[];
