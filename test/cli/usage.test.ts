@@ -1,0 +1,85 @@
+// The command line itself, with no broker: bad usage exits 2 with a message that says what to
+// do, --help works on every command, and what memory:// can show in one process.
+import { describe, expect, it } from 'vitest';
+import { runCli, TOPICS_FIXTURE } from './run-cli.js';
+
+const MEMORY = { OMNIBUS_URL: 'memory://' };
+
+describe('omnibus: usage', () => {
+  it.each([
+    [['frobnicate'], /unknown command 'frobnicate'/],
+    [['publish'], /missing required argument 'topic'/],
+    [['publish', 't', '--count', 'zero', '--data', '{}'], /option '-n, --count <n>' argument 'zero' is invalid/],
+    [['dlq', 'list', 't', '--limit', '-3'], /expected a whole number of at least 1/],
+    [['tail', 't', '--no-such-flag'], /unknown option '--no-such-flag'/],
+    [['publish', 't', '--data', '{}', '--header', 'no-equals'], /--header "no-equals": write it as name=value/],
+    [['dlq', 'list', 't', '--since', 'yesterday-ish'], /--since "yesterday-ish": give an ISO time/],
+    [['stats'], /name at least one topic/],
+    [['asyncapi'], /required option '-t, --topics <module>' not specified/],
+    [['publish', 'bad topic!', '--data', '{}'], /not a valid topic name/],
+    [['dlq'], /Usage: omnibus dlq/],
+  ])('omnibus %j exits 2 and says why', async (args, message) => {
+    const result = await runCli(args, { env: MEMORY });
+    expect(result.stderr).toMatch(message);
+    expect(result.code, result.stderr).toBe(2);
+  });
+
+  it('without a broker URL, a command that needs one exits 2 and names --url and OMNIBUS_URL', async () => {
+    const result = await runCli(['publish', 't', '--data', '{}']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/pass --url <url> or set OMNIBUS_URL/);
+  });
+
+  it('dlq purge without --yes and without a terminal exits 2 before connecting', async () => {
+    const result = await runCli(['dlq', 'purge', 't'], { env: { OMNIBUS_URL: 'amqp://127.0.0.1:1' } });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/pass --yes to confirm/);
+  });
+
+  it.each([[[]], [['publish']], [['tail']], [['stats']], [['dlq']], [['dlq', 'list']], [['dlq', 'show']], [['dlq', 'replay']], [['dlq', 'purge']], [['asyncapi']], [['doctor']]])(
+    'omnibus %j --help exits 0 with usage on stdout',
+    async (args) => {
+      const result = await runCli([...args, '--help']);
+      expect(result.code).toBe(0);
+      expect(result.stdout).toMatch(/^Usage: omnibus/);
+    },
+  );
+});
+
+describe('omnibus on memory://', () => {
+  it('doctor connects and prints the capabilities', async () => {
+    const result = await runCli(['doctor', '--json'], { env: MEMORY });
+    expect(result.code, result.stderr).toBe(0);
+    const report = JSON.parse(result.stdout) as { connected: boolean; transport: string; capabilities: { maxMessageBytes: number } };
+    expect(report).toMatchObject({ connected: true, transport: 'memory' });
+    expect(report.capabilities.maxMessageBytes).toBeGreaterThan(0);
+  });
+
+  it('publish validates every body against --topics before sending: a bad one exits 1 and names the field', async () => {
+    const lines = `${JSON.stringify({ orderId: 'o-1', amount: 5 })}\n${JSON.stringify({ orderId: 'o-2', amount: -1 })}\n`;
+    const result = await runCli(['publish', 'cli-orders', '--topics', TOPICS_FIXTURE], { env: MEMORY, stdin: lines });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/body 2 of 2 does not match the schema of topic "cli-orders": amount: .*nothing was sent/);
+    expect(result.stdout).toBe('');
+  });
+
+  it('publish of a body that is not JSON exits 1', async () => {
+    const result = await runCli(['publish', 't', '--data', '{oops'], { env: MEMORY });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/--data is not JSON/);
+  });
+
+  it('publish prints one id per message', async () => {
+    const result = await runCli(['publish', 't', '--data', '{"n":1}', '--count', '3', '--json'], { env: MEMORY });
+    expect(result.code, result.stderr).toBe(0);
+    const out = JSON.parse(result.stdout) as { published: number; ids: string[] };
+    expect(out.published).toBe(3);
+    expect(new Set(out.ids).size).toBe(3);
+  });
+
+  it('stats on a transport without inspect exits 1 with a message that says so', async () => {
+    const result = await runCli(['stats', 't'], { env: MEMORY });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/the memory transport cannot report depth and lag/);
+  });
+});
