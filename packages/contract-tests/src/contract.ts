@@ -21,6 +21,7 @@ import {
 import { BusPool, gate, range, uniqueName, type MakeTransport } from './fixtures.js';
 import { hardeningCases } from './hardening.js';
 import { inspectionCases } from './inspection.js';
+import { operationCases } from './operations.js';
 
 export interface ContractOptions {
   /** Upper bound for each wait on a message, in ms (default 20 s). Slow brokers may raise it. */
@@ -619,7 +620,7 @@ export function describeTransportContract(name: string, makeTransport: MakeTrans
       });
     });
 
-    const table = { hardening: hardeningCases, inspection: inspectionCases };
+    const table = { hardening: hardeningCases, inspection: inspectionCases, operations: operationCases };
     for (const [section, cases] of Object.entries(table)) describe(section, () => {
       for (const contractCase of cases) {
         it(contractCase.name, async (ctx) => {

@@ -46,3 +46,20 @@ describe('memory transport fault injection', () => {
     expect(() => createMemoryBroker({ duplicates: -1 })).toThrow(/options\.faults\.duplicates/);
   });
 });
+
+describe('memory transport async context', () => {
+  it('runs a handler in its subscriber\'s async context, never the publisher\'s (no real broker carries it)', async () => {
+    const { AsyncLocalStorage } = await import('node:async_hooks');
+    const storage = new AsyncLocalStorage<string>();
+    await using bus = await createBus('memory://');
+    const seen: (string | undefined)[] = [];
+    const spy = handlerSpy<{ n: number }>(async () => {
+      seen.push(storage.getStore());
+    });
+    await storage.run('subscriber', () => bus.subscribe(Tick, spy.handler, { group: 'context' }));
+    await storage.run('publisher', () => bus.publish(Tick, { n: 1 }));
+    await storage.run('publisher', () => bus.publishBatch(Tick, [{ body: { n: 2 } }, { body: { n: 3 } }]));
+    await spy.waitForCount(3);
+    expect(seen).toEqual(['subscriber', 'subscriber', 'subscriber']);
+  });
+});

@@ -1,3 +1,4 @@
+import { AsyncResource } from 'node:async_hooks';
 import type { Delivery, NackOptions, SubscribeParams, TransportMessage } from '../transport.js';
 import { Deque } from './deque.js';
 import type { FaultOptions } from './faults.js';
@@ -22,10 +23,21 @@ export interface FaultInjector {
 export class MemoryConsumer {
   readonly unsettled = new Set<MemoryDelivery>();
   stopped = false;
+  /**
+   * The async context of subscribe(). A delivery is often dispatched synchronously inside a
+   * publish call; without this, the handler would run in the publisher's async context (its
+   * AsyncLocalStorage stores, its active OpenTelemetry span), which no real broker carries, so a
+   * test on memory:// would pass where production breaks.
+   */
+  private readonly context = new AsyncResource('OmnibusMemoryConsumer');
   constructor(
     readonly group: MemoryGroup,
     readonly params: SubscribeParams,
   ) {}
+
+  deliver(delivery: Delivery): void {
+    this.context.runInAsyncScope(this.params.onDelivery, undefined, delivery);
+  }
 
   get hasCapacity(): boolean {
     return !this.stopped && this.unsettled.size < this.params.concurrency;
@@ -86,6 +98,10 @@ export class MemoryGroup {
   private readonly busyKeys = new Set<string>();
   private cursor = 0;
   private dispatching = false;
+  /** Retries of this group waiting for their delay (for inspect). */
+  private delayedRetries = 0;
+  /** Deleted (deleteGroup): what was still on its way to it (a delayed retry) is dropped. */
+  private deleted = false;
 
   constructor(
     readonly broker: MemoryBroker,
@@ -101,7 +117,9 @@ export class MemoryGroup {
 
   requeue(entry: Entry, delayMs: number): void {
     if (delayMs > 0) {
+      this.delayedRetries += 1;
       this.broker.later(delayMs, () => {
+        this.delayedRetries -= 1;
         this.insert(entry);
         this.dispatch();
       });
@@ -130,7 +148,7 @@ export class MemoryGroup {
         const delivery = new MemoryDelivery(entry, consumer);
         consumer.unsettled.add(delivery);
         try {
-          consumer.params.onDelivery(delivery);
+          consumer.deliver(delivery);
         } catch (error) {
           consumer.params.onError(error instanceof Error ? error : new Error(String(error)));
         }
@@ -140,7 +158,22 @@ export class MemoryGroup {
     }
   }
 
+  /** The group's figures now: stored and not handed over, handed over and not settled, delayed retries. */
+  counts(): { readonly waiting: number; readonly inFlight: number; readonly delayed: number } {
+    let inFlight = 0;
+    for (const consumer of this.consumers) inFlight += consumer.unsettled.size;
+    return { waiting: this.queue.length, inFlight, delayed: this.delayedRetries };
+  }
+
+  /** Forget everything kept for the group (its consumers are gone: deleteGroup refuses otherwise). */
+  delete(): void {
+    this.deleted = true;
+    this.queue.clear();
+    this.busyKeys.clear();
+  }
+
   private insert(entry: Entry): void {
+    if (this.deleted) return;
     if (this.faults?.options.reorder) this.queue.insertAt(Math.floor(this.faults.random() * (this.queue.length + 1)), entry);
     else this.queue.push(entry);
   }
@@ -175,6 +208,8 @@ export class MemoryBroker {
   private readonly topics = new Map<string, Map<string, MemoryGroup>>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly faults: FaultInjector | undefined;
+  /** Delayed publishes not due yet, per topic (for inspect). */
+  private readonly delayedPublishes = new Map<string, number>();
 
   constructor(faults?: FaultInjector) {
     this.faults = faults;
@@ -198,8 +233,17 @@ export class MemoryBroker {
   publish(message: TransportMessage, delayMs = 0): void {
     const groups = [...(this.topics.get(message.topic)?.values() ?? [])];
     const store = () => groups.forEach((group) => group.store(message));
-    if (delayMs > 0) this.later(delayMs, store);
-    else store();
+    if (delayMs <= 0) {
+      store();
+      return;
+    }
+    this.delayedPublishes.set(message.topic, (this.delayedPublishes.get(message.topic) ?? 0) + 1);
+    this.later(delayMs, () => {
+      const left = (this.delayedPublishes.get(message.topic) ?? 1) - 1;
+      if (left > 0) this.delayedPublishes.set(message.topic, left);
+      else this.delayedPublishes.delete(message.topic);
+      store();
+    });
   }
 
   /**
@@ -217,9 +261,30 @@ export class MemoryBroker {
     this.timers.add(timer);
   }
 
+  /** The groups of a topic, by name, without creating anything. */
+  groupsOf(topic: string): ReadonlyMap<string, MemoryGroup> {
+    return this.topics.get(topic) ?? new Map();
+  }
+
+  /** Delayed publishes of `topic` not due yet. */
+  delayedPublishesOf(topic: string): number {
+    return this.delayedPublishes.get(topic) ?? 0;
+  }
+
+  /** Remove a group and what it keeps; idempotent. */
+  deleteGroup(topic: string, group: string): void {
+    const groups = this.topics.get(topic);
+    const found = groups?.get(group);
+    if (!groups || !found) return;
+    found.delete();
+    groups.delete(group);
+    if (groups.size === 0) this.topics.delete(topic);
+  }
+
   /** Drop every pending timer (delayed messages are lost: the broker is going away). */
   dispose(): void {
     for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();
+    this.delayedPublishes.clear();
   }
 }

@@ -1,5 +1,7 @@
 import { z } from 'zod';
-import { ClosedError } from '../errors.js';
+import { ClosedError, ConfigError } from '../errors.js';
+import type { TransportHealth } from '../health.js';
+import type { GroupInspection, TransportInspection } from '../inspection.js';
 import type { Transport, TransportCapabilities, TransportInit, TransportSubscription, SubscribeParams, OutgoingMessage } from '../transport.js';
 import { parseOptions } from '../validate.js';
 import { FaultOptionsSchema, seededRandom } from './faults.js';
@@ -62,6 +64,9 @@ class MemoryTransport implements Transport {
   readonly capabilities = memoryCapabilities;
   private readonly consumers = new Set<MemoryConsumer>();
   private closed = false;
+  /** memory:// is connected from creation to close: there is no connection to lose. */
+  private readonly openedAt = new Date();
+  private closedAt: Date | undefined;
 
   constructor(
     private readonly broker: MemoryBroker,
@@ -104,9 +109,43 @@ class MemoryTransport implements Transport {
     };
   }
 
+  /** Exact figures, read at one instant (the broker is in this process). */
+  async inspect(topic: string, group?: string): Promise<TransportInspection> {
+    this.assertOpen();
+    const known = this.broker.groupsOf(topic);
+    const names = group === undefined ? [...known.keys()] : [group];
+    const groups = names.map((name): GroupInspection => {
+      const counts = known.get(name)?.counts() ?? { waiting: 0, inFlight: 0, delayed: 0 };
+      return {
+        group: name,
+        waiting: { value: counts.waiting, exact: true },
+        inFlight: { value: counts.inFlight, exact: true },
+        delayed: { value: counts.delayed, exact: true },
+        // Behind the end of the topic: what was stored for the group and is not settled yet.
+        lag: { value: counts.waiting + counts.inFlight, exact: true },
+      };
+    });
+    return { topic, readAt: new Date(), delayed: { value: this.broker.delayedPublishesOf(topic), exact: true }, groups };
+  }
+
+  /** Remove a group and everything kept for it (queued messages, delayed retries); idempotent. */
+  async deleteGroup(topic: string, group: string): Promise<void> {
+    this.assertOpen();
+    const found = this.broker.groupsOf(topic).get(group);
+    if (found && found.consumers.size > 0) {
+      throw new ConfigError('group', `group "${group}" of topic "${topic}" still has a subscription: close it before deleting the group`);
+    }
+    this.broker.deleteGroup(topic, group);
+  }
+
+  health(): TransportHealth {
+    return this.closedAt ? { state: 'closed', since: this.closedAt } : { state: 'connected', since: this.openedAt };
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.closedAt = new Date();
     for (const consumer of this.consumers) {
       consumer.detach();
       consumer.group.dispatch();

@@ -1,0 +1,83 @@
+/**
+ * Contract cases for what an operator (or `omnibus tail`) does with a transport besides
+ * publishing and consuming: deleting a group it no longer needs, and asking for health. Each is
+ * gated on the optional Transport method it proves.
+ */
+import { expect } from 'vitest';
+import { z } from 'zod';
+import { ConfigError, defineTopic, handlerSpy, type Transport } from '@omnibus/core';
+import { range, uniqueName } from './fixtures.js';
+import type { ContractCase } from './hardening.js';
+
+const Job = z.object({ n: z.number() });
+
+const canDeleteGroups = { check: (transport: Transport) => typeof transport.deleteGroup === 'function', reason: 'transport has no deleteGroup()' };
+const reportsHealth = { check: (transport: Transport) => typeof transport.health === 'function', reason: 'transport has no health()' };
+
+export const operationCases: readonly ContractCase[] = [
+  {
+    name: 'deleteGroup removes what was kept for the group and nothing of another group',
+    promise: 'bus.deleteGroup leaves nothing of the group behind and never touches the topic or another group',
+    requires: canDeleteGroups,
+    async run({ pool, timeoutMs }) {
+      const bus = await pool.open();
+      const topic = defineTopic(uniqueName('delete-group'), Job);
+      await bus.ensureGroup(topic, 'gone');
+      await bus.ensureGroup(topic, 'kept');
+      await bus.publishBatch(topic, range(5).map((n) => ({ body: { n } })));
+      await bus.deleteGroup(topic, 'gone');
+      await bus.deleteGroup(topic, 'gone'); // idempotent
+      await bus.deleteGroup(topic, 'never-existed');
+
+      const kept = handlerSpy<{ n: number }>();
+      await bus.subscribe(topic, kept.handler, { group: 'kept' });
+      await kept.waitForCount(5, { timeoutMs });
+
+      // A group of the same name made afresh starts empty: the five kept for the deleted one are gone.
+      const reborn = handlerSpy<{ n: number }>();
+      await bus.subscribe(topic, reborn.handler, { group: 'gone' });
+      const fresh = await bus.publish(topic, { n: 99 });
+      await reborn.waitForMessageWithId(fresh, { timeoutMs });
+      await kept.waitForMessageWithId(fresh, { timeoutMs });
+      expect(reborn.calls.map((call) => call.message.body.n)).toEqual([99]);
+    },
+  },
+  {
+    name: 'deleteGroup is refused while a subscription reads the group',
+    promise: 'bus.deleteGroup never pulls a group from under its own consumer',
+    requires: canDeleteGroups,
+    async run({ pool, timeoutMs }) {
+      const bus = await pool.open();
+      const topic = defineTopic(uniqueName('delete-busy'), Job);
+      const spy = handlerSpy<{ n: number }>();
+      const subscription = await bus.subscribe(topic, spy.handler, { group: 'busy' });
+      const refused = await bus.deleteGroup(topic, 'busy').then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      expect(refused).toBeInstanceOf(ConfigError);
+      // The subscription still works after the refusal.
+      const id = await bus.publish(topic, { n: 1 });
+      await spy.waitForMessageWithId(id, { timeoutMs });
+      await subscription.close();
+      await bus.deleteGroup(topic, 'busy');
+    },
+  },
+  {
+    name: 'health says connected once connected and closed once closed',
+    promise: 'bus.health reports the connection from the transport itself',
+    requires: reportsHealth,
+    async run({ pool }) {
+      const bus = await pool.open();
+      const health = bus.health();
+      expect(health.transport.state).toBe('connected');
+      expect(health.ready).toBe(true);
+      expect(health.status).toBe('healthy');
+      const transportHealth = bus.transport.health?.();
+      expect(transportHealth?.since).toBeInstanceOf(Date);
+      await bus.close();
+      expect(bus.health()).toMatchObject({ status: 'unhealthy', live: false, ready: false });
+      expect(bus.transport.health?.().state).toBe('closed');
+    },
+  },
+];
