@@ -28,8 +28,12 @@ export class Received {
   lastProgress = Date.now();
   readonly deliveryCount: number;
   readonly streamSequence: number;
+  /** The consumer's own sequence of this delivery (a redelivery gets a new one). */
+  readonly consumerSequence: number;
   /** When the stream stored the message (nanoseconds since the epoch, as the ack subject has it). */
   readonly storedAt: string;
+  /** Messages the consumer still had to deliver when the server sent this one. */
+  readonly pending: number;
 
   constructor(
     readonly msg: Msg,
@@ -40,7 +44,9 @@ export class Received {
     const info = parseAckSubject(msg.reply ?? '');
     this.deliveryCount = info.deliveryCount;
     this.streamSequence = info.streamSequence;
+    this.consumerSequence = info.consumerSequence;
     this.storedAt = info.storedAt;
+    this.pending = info.pending;
   }
 
   /** Is the connection that delivered this message still the current one? */
@@ -91,14 +97,20 @@ export class Received {
  * `$JS.ACK.<stream>.<consumer>.<delivered>.<sseq>.<cseq>.<ts>.<pending>` (9 tokens), or
  * with domain and account hash `$JS.ACK.<domain>.<hash>.<stream>.<consumer>.<delivered>…` (11+).
  */
-export function parseAckSubject(subject: string): { deliveryCount: number; streamSequence: number; storedAt: string } {
+export function parseAckSubject(subject: string): { deliveryCount: number; streamSequence: number; consumerSequence: number; storedAt: string; pending: number } {
   const tokens = subject.split('.');
   const base = tokens.length >= 11 ? 4 : 2;
   const deliveryCount = Number(tokens[base + 2]);
-  const streamSequence = Number(tokens[base + 3]);
   return {
     deliveryCount: Number.isInteger(deliveryCount) && deliveryCount > 0 ? deliveryCount : 1,
-    streamSequence: Number.isInteger(streamSequence) ? streamSequence : 0,
+    streamSequence: wholeNumber(tokens[base + 3]),
+    consumerSequence: wholeNumber(tokens[base + 4]),
     storedAt: tokens[base + 5] ?? '0',
+    pending: wholeNumber(tokens[base + 6]),
   };
+}
+
+function wholeNumber(token: string | undefined): number {
+  const value = Number(token);
+  return Number.isInteger(value) && value >= 0 ? value : 0;
 }

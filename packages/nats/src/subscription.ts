@@ -1,4 +1,4 @@
-import type { Delivery, Logger, NackOptions, SubscribeParams, TransportMessage, TransportSubscription } from '@omnibus/core';
+import type { Delivery, DeliveryMetadata, Logger, NackOptions, SubscribeParams, TransportMessage, TransportSubscription } from '@omnibus/core';
 import { decodeMessage } from './codec.js';
 import type { Link } from './link.js';
 import type { Naming } from './naming.js';
@@ -13,13 +13,23 @@ import type { Topology } from './topology.js';
  * declares `redeliveryHeaders: false`). The attempt is the server's delivery count.
  */
 class NatsDelivery implements Delivery {
+  private facts: DeliveryMetadata | undefined;
+
   constructor(
     readonly message: TransportMessage,
     private readonly received: Received,
+    private readonly stream: string,
+    private readonly consumer: string,
   ) {}
 
   get attempt(): number {
     return this.received.deliveryCount;
+  }
+
+  /** What the ack subject says of this delivery (see README "Delivery metadata"); built on first read. */
+  get metadata(): DeliveryMetadata {
+    this.facts ??= deliveryMetadata(this.received, this.stream, this.consumer);
+    return this.facts;
   }
 
   ack(): Promise<void> {
@@ -29,6 +39,24 @@ class NatsDelivery implements Delivery {
   nack(options: NackOptions = {}): Promise<void> {
     return this.received.nak(options.delayMs ?? 0);
   }
+}
+
+function deliveryMetadata(received: Received, stream: string, consumer: string): DeliveryMetadata {
+  return {
+    offset: String(received.streamSequence),
+    deliveryTag: String(received.consumerSequence),
+    stream,
+    consumer,
+    deliveredCount: received.deliveryCount,
+    pending: received.pending,
+    storedAt: storedAtIso(received.storedAt),
+  };
+}
+
+/** The ack subject's nanoseconds since the epoch as an ISO time (undefined if it holds none). */
+function storedAtIso(nanos: string): string | undefined {
+  if (!/^\d{1,25}$/.test(nanos) || nanos === '0') return undefined;
+  return new Date(Number(BigInt(nanos) / 1_000_000n)).toISOString();
 }
 
 export interface SubscriptionContext {
@@ -47,7 +75,7 @@ export class NatsSubscription implements TransportSubscription {
 
   constructor(
     context: SubscriptionContext,
-    params: SubscribeParams,
+    private readonly params: SubscribeParams,
     private readonly onClosed: (subscription: NatsSubscription) => void,
   ) {
     const { naming, topology, options } = context;
@@ -64,7 +92,7 @@ export class NatsSubscription implements TransportSubscription {
       logger: context.logger,
       onMessage: (received) => {
         const message = decodeMessage(params.topic, received.msg.headers, received.msg.data, `${stream}:${received.streamSequence}`);
-        params.onDelivery(new NatsDelivery(message, received));
+        params.onDelivery(new NatsDelivery(message, received, stream, params.group));
       },
       onError: params.onError,
       recover: async () => {
@@ -72,6 +100,11 @@ export class NatsSubscription implements TransportSubscription {
         await topology.ensureGroup(params.topic, params.group, params.concurrency);
       },
     });
+  }
+
+  /** Does this subscription read `group` of `topic`? */
+  reads(topic: string, group: string): boolean {
+    return this.params.topic === topic && this.params.group === group;
   }
 
   start(): void {

@@ -16,6 +16,11 @@ import { isConsumerNotFound, isStreamNotFound } from './errors.js';
 import { DELAY_MOVER, type Naming } from './naming.js';
 import type { NatsOptions } from './options.js';
 
+/** Is this consumer one the transport made for a group of `subject`: a pull consumer filtering exactly that subject? */
+export function isOmnibusPullConsumer(info: ConsumerInfo, subject: string): boolean {
+  return (info.config.filter_subject ?? '') === subject && !info.config.deliver_subject;
+}
+
 /**
  * Creates streams and durable consumers on demand, once per transport (cached), and
  * checks that what it finds is ours: a stream with another subject is a name
@@ -104,6 +109,11 @@ export class Topology {
     );
   }
 
+  /** Forget the group's consumer (deleted): a later ensureGroup creates it again. */
+  forgetGroup(stream: string, group: string): void {
+    for (const key of [...this.consumers.keys()]) if (key.startsWith(`${stream}/${group}/`)) this.consumers.delete(key);
+  }
+
   /** Forget what was ensured (after the server lost it, e.g. a memory-storage restart). */
   forget(stream?: string): void {
     for (const map of [this.streams, this.consumers]) {
@@ -165,7 +175,7 @@ export class Topology {
       }
     }
     const found = existing.config;
-    if ((found.filter_subject ?? '') !== config.filter_subject || found.deliver_subject) {
+    if (!isOmnibusPullConsumer(existing, config.filter_subject)) {
       throw new ConfigError(
         'group',
         `consumer "${config.durable_name}" of stream "${stream}" is not an Omnibus pull consumer of "${config.filter_subject}" (filter "${found.filter_subject ?? ''}"); delete it or choose another group name`,

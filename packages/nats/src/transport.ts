@@ -1,7 +1,9 @@
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import {
+  assertGroupName,
   ClosedError,
+  ConfigError,
   ConnectionError,
   isOmnibusError,
   type Logger,
@@ -9,13 +11,18 @@ import {
   type SubscribeParams,
   type Transport,
   type TransportCapabilities,
+  type TransportHealth,
   type TransportInit,
+  type TransportInspection,
   type TransportSubscription,
 } from '@omnibus/core';
 import { DEFAULT_MAX_PAYLOAD, HEADER_ALLOWANCE, natsCapabilities } from './capabilities.js';
 import { resolveConnection, type ResolvedConnection } from './connection-options.js';
 import { DelayMover } from './delay-mover.js';
+import { deleteGroup } from './delete-group.js';
 import { errorText } from './errors.js';
+import { ConnectionHealth } from './health.js';
+import { inspectTopic } from './inspect.js';
 import { Link } from './link.js';
 import { Naming } from './naming.js';
 import { parseNatsOptions, type NatsOptions } from './options.js';
@@ -44,6 +51,7 @@ class NatsTransport implements Transport {
   private readonly publisher: Publisher;
   private readonly mover: DelayMover;
   private readonly subscriptions = new Set<NatsSubscription>();
+  private readonly connectionHealth: ConnectionHealth;
   private connected: Connected | undefined;
   private connecting: Promise<Connected> | undefined;
   private closing: Promise<void> | undefined;
@@ -54,6 +62,7 @@ class NatsTransport implements Transport {
     private readonly logger: Logger,
   ) {
     this.connection = resolveConnection(url, options);
+    this.connectionHealth = new ConnectionHealth((error) => errorText(error, this.connection.secrets));
     this.naming = new Naming(options.streamPrefix, options.subjectPrefix);
     this.topology = new Topology(() => this.live().jsm, this.naming, options);
     this.publisher = new Publisher(
@@ -115,12 +124,47 @@ class NatsTransport implements Transport {
     return subscription;
   }
 
+  /**
+   * Depth and lag of the topic and its groups from JetStream's counters (see inspect.ts and README
+   * "Inspection"). Creates nothing; names are checked first (a ConfigError), a failed API call is
+   * a ConnectionError.
+   */
+  async inspect(topic: string, group?: string): Promise<TransportInspection> {
+    this.checkNames(topic, group);
+    const { jsm } = await this.ready();
+    return this.admin(`inspect topic "${topic}"`, () => inspectTopic(jsm, this.naming, topic, group));
+  }
+
+  /**
+   * Delete the group's consumer, with everything JetStream keeps for it (see delete-group.ts and
+   * README "Deleting a group"). Idempotent. Refused (a ConfigError naming `group`) while one of
+   * this transport's subscriptions reads the group: its pull worker would re-create the consumer.
+   */
+  async deleteGroup(topic: string, group: string): Promise<void> {
+    this.checkNames(topic, group);
+    if ([...this.subscriptions].some((subscription) => subscription.reads(topic, group))) {
+      throw new ConfigError('group', `"${group}" of topic "${topic}" is still read by an open subscription of this transport: close it before deleting the group (its consumer would be re-created)`);
+    }
+    const { jsm } = await this.ready();
+    await this.admin(`delete group "${group}" of topic "${topic}"`, async () => {
+      await deleteGroup(jsm, this.naming, topic, group);
+    });
+    // A later ensureGroup or subscribe must create the consumer again, not trust the cache.
+    this.topology.forgetGroup(this.naming.stream(topic), group);
+  }
+
+  /** The connection's state from the client's status events (see health.ts and README "Health"). */
+  health(): TransportHealth {
+    return this.connectionHealth.health();
+  }
+
   close(): Promise<void> {
     this.closing ??= this.shutdown();
     return this.closing;
   }
 
   private async shutdown(): Promise<void> {
+    this.connectionHealth.close();
     const connected = this.connected ?? (await this.connecting?.catch(() => undefined));
     await Promise.allSettled([...this.subscriptions].map((subscription) => subscription.close()));
     await this.mover.close().catch(() => {});
@@ -150,6 +194,7 @@ class NatsTransport implements Transport {
     try {
       nc = await connect(this.connection.options);
     } catch (error) {
+      this.connectionHealth.failed(error);
       throw new ConnectionError(`cannot connect to NATS at ${where}: ${errorText(error, this.connection.secrets)}`, { cause: error });
     }
     try {
@@ -157,23 +202,34 @@ class NatsTransport implements Transport {
       const js = jetstream(nc, { timeout: this.options.requestTimeoutMs });
       const link = new Link(nc, this.logger);
       link.watch();
+      this.connectionHealth.watch(nc);
       this.connected = { nc, link, js, jsm };
       this.logger.info({ servers: where, server: nc.getServer(), version: nc.info?.version }, 'omnibus nats: connected');
       return this.connected;
     } catch (error) {
+      this.connectionHealth.failed(error);
       await nc.close().catch(() => {});
       throw new ConnectionError(`NATS at ${where} answers but JetStream is not available (start nats-server with -js): ${errorText(error, this.connection.secrets)}`, { cause: error });
     }
   }
 
   /** Stream/consumer management: Omnibus errors (a name collision) pass, the rest becomes a ConnectionError. */
-  private async admin(what: string, run: () => Promise<void>): Promise<void> {
+  private async admin<T>(what: string, run: () => Promise<T>): Promise<T> {
     try {
-      await run();
+      return await run();
     } catch (error) {
       if (isOmnibusError(error)) throw error;
       throw new ConnectionError(`cannot ${what} on NATS JetStream: ${errorText(error, this.connection.secrets)}`, { cause: error });
     }
+  }
+
+  /** A topic and group this transport can name in JetStream (a ConfigError before any broker call). */
+  private checkNames(topic: string, group: string | undefined): void {
+    this.assertOpen();
+    this.naming.stream(topic);
+    this.naming.subject(topic);
+    // A consumer name cannot hold ".", "*", ">" or spaces; core's group rule excludes them all.
+    if (group !== undefined) assertGroupName(group);
   }
 
   private live(): Connected {

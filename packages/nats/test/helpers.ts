@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { jetstreamManager } from '@nats-io/jetstream';
+import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { Signal, silentLogger, type Delivery, type Transport } from '@omnibus/core';
 import { createTransport, type NatsOptionsInput } from '@omnibus/nats';
 
@@ -35,6 +35,25 @@ export async function adminConnection(url: string): Promise<NatsConnection> {
 
 export function natsTransport(url: string, options: NatsOptionsInput): Transport {
   return createTransport({ url, options: options as Record<string, unknown>, logger: silentLogger });
+}
+
+/** The transport with its optional observability methods, which the nats transport has. */
+export type ObservableTransport = Transport & Required<Pick<Transport, 'inspect' | 'deleteGroup' | 'health'>>;
+
+export function observableTransport(url: string, options: NatsOptionsInput): ObservableTransport {
+  const transport = natsTransport(url, options);
+  if (!transport.inspect || !transport.deleteGroup || !transport.health) throw new Error('the nats transport has no inspect/deleteGroup/health');
+  return transport as ObservableTransport;
+}
+
+/** Run `use` with a JetStream manager of a connection of its own (the broker's own client, for checks). */
+export async function withJsm<T>(url: string, use: (jsm: JetStreamManager) => Promise<T>): Promise<T> {
+  const nc = await adminConnection(url);
+  try {
+    return await use(await jetstreamManager(nc));
+  } finally {
+    await nc.close();
+  }
 }
 
 
