@@ -7,7 +7,8 @@ import { fileURLToPath } from 'node:url';
 import { benchBroker, type BrokerResult } from './lib/broker-bench.js';
 import { BROKERS, loadConfig, type BenchConfig } from './lib/config.js';
 import { benchMemory, type MemoryResult } from './lib/memory-bench.js';
-import { machine, misses, TARGETS, toMarkdown, writeResults, type BenchReport } from './lib/report.js';
+import { hasComparison, machine, misses, TARGETS, toMarkdown, toTracingMarkdown, writeResults, type BenchReport } from './lib/report.js';
+import { benchTracing, type TracingResult } from './lib/tracing-bench.js';
 import { cleanup } from './sides/cleanup.js';
 
 // kafkajs prints a partitioner notice on every producer otherwise (the worker inherits this).
@@ -15,13 +16,14 @@ process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 const README = fileURLToPath(new URL('./README.md', import.meta.url));
-const START = '<!-- bench:latest:start -->';
-const END = '<!-- bench:latest:end -->';
+const LATEST = ['<!-- bench:latest:start -->', '<!-- bench:latest:end -->'] as const;
+const TRACING = ['<!-- bench:tracing:start -->', '<!-- bench:tracing:end -->'] as const;
 
 /** Every object a benchmark run creates has this in its name (see sides/cleanup.ts). */
 const PREFIX = 'omnibench';
 
-async function updateReadme(markdown: string): Promise<void> {
+/** Replace the text between one pair of markers of bench/README.md. */
+async function updateReadme([START, END]: readonly [string, string], markdown: string): Promise<void> {
   const text = await readFile(README, 'utf8');
   const start = text.indexOf(START);
   const end = text.indexOf(END);
@@ -61,6 +63,7 @@ async function main(): Promise<number> {
   log(`bench ${marker}: ${config.messages} messages × ${config.rounds} rounds, targets ${config.only.join(',')}`);
   const brokers: BrokerResult[] = [];
   let memory: MemoryResult | undefined;
+  let tracing: TracingResult | undefined;
 
   if (config.only.includes('memory')) {
     log('memory transport');
@@ -74,14 +77,19 @@ async function main(): Promise<number> {
     if (result.sides.omnibus.status === 'skipped' && result.status !== 'skipped') log(`  omnibus skipped: ${result.sides.omnibus.reason}`);
     brokers.push(result);
   }
+  if (config.only.includes('tracing')) tracing = await benchTracing(config, marker, log);
 
   const { urls: _urls, outDir, ...shown } = config;
-  const report: BenchReport = { date: new Date().toISOString(), machine: machine(), config: shown, brokers, memory, targets: TARGETS };
+  const report: BenchReport = { date: new Date().toISOString(), machine: machine(), config: shown, brokers, memory, tracing, targets: TARGETS };
   const markdown = toMarkdown(report);
   console.log(markdown);
   if (outDir) log(`wrote ${(await writeResults(outDir, report, markdown)).join(', ')}`);
   if (writeReadme) {
-    await updateReadme(markdown);
+    // Each section has its own block, so a run of one section leaves the other's figures in place.
+    const { tracing: _tracing, ...comparison } = report;
+    if (hasComparison(report)) await updateReadme(LATEST, toMarkdown(comparison));
+    const tracingText = toTracingMarkdown(report);
+    if (tracingText) await updateReadme(TRACING, tracingText);
     log('updated bench/README.md');
   }
   const missed = brokers.flatMap(misses);

@@ -7,9 +7,12 @@ import type { SideKind } from '../sides/types.js';
 
 export const BROKERS = ['rabbitmq', 'kafka', 'redis', 'nats'] as const;
 export type BrokerName = (typeof BROKERS)[number];
-/** Everything `--only` accepts: the four brokers and the in-memory transport. */
-export const TARGETS = [...BROKERS, 'memory'] as const;
+/** Everything `--only` accepts: the four brokers, the in-memory transport, and the tracing-cost section. */
+export const TARGETS = [...BROKERS, 'memory', 'tracing'] as const;
 export type TargetName = (typeof TARGETS)[number];
+/** Where the tracing-cost section runs (`--tracing-on`): the in-memory transport and the four brokers. */
+export const TRACING_TARGETS = ['memory', ...BROKERS] as const;
+export type TracingTarget = (typeof TRACING_TARGETS)[number];
 
 export interface BenchConfig {
   /** Messages per throughput run (publish, then consume the backlog). */
@@ -33,6 +36,10 @@ export interface BenchConfig {
   readonly kafkaPartitions: number;
   /** Messages of the memory-transport run. */
   readonly memoryMessages: number;
+  /** Where the tracing-cost section runs (only when `only` includes 'tracing'). */
+  readonly tracingOn: readonly TracingTarget[];
+  /** Messages per tracing-cost run on a broker (memory:// uses `memoryMessages`). */
+  readonly tracingMessages: number;
   /** Which sides run (both, unless profiling one with --side). */
   readonly sides: readonly SideKind[];
   /** The raw sides carry Omnibus' envelope headers too (to separate the envelope's cost from the rest). */
@@ -47,7 +54,7 @@ const HELP = `npm run bench -- [options]
 
   --messages N        messages per throughput run          (BENCH_MESSAGES, default 50000)
   --rounds N          rounds, raw and Omnibus alternating  (BENCH_ROUNDS, default 3)
-  --only LIST         comma list of rabbitmq,kafka,redis,nats,memory (BENCH_ONLY, default all)
+  --only LIST         comma list of rabbitmq,kafka,redis,nats,memory,tracing (BENCH_ONLY, default all)
   --payload BYTES     body size                            (BENCH_PAYLOAD, default 1024)
   --batch N           messages per publish call            (BENCH_BATCH, default 500)
   --inflight N        publish calls in flight              (BENCH_INFLIGHT, default 2)
@@ -56,6 +63,10 @@ const HELP = `npm run bench -- [options]
   --seconds N         latency run: duration                (BENCH_SECONDS, default 5)
   --partitions N      Kafka partitions per topic           (BENCH_KAFKA_PARTITIONS, default 3)
   --memory-messages N memory transport run                 (BENCH_MEMORY_MESSAGES, default 200000)
+  --tracing-on LIST   where the tracing section runs: memory,rabbitmq,kafka,redis,nats
+                                                           (BENCH_TRACING_ON, default all five)
+  --tracing-messages N messages per tracing run on a broker (BENCH_TRACING_MESSAGES, default 20000;
+                      memory:// uses --memory-messages)
   --side raw|omnibus  run one side only, e.g. to profile it (BENCH_SIDE, default both)
   --raw-envelope      the raw side also carries Omnibus' six CloudEvents headers (BENCH_RAW_ENVELOPE=1),
                       to tell the envelope's cost in each client from the rest of Omnibus' cost
@@ -78,6 +89,15 @@ function targets(value: string | undefined): TargetName[] {
     if (!(TARGETS as readonly string[]).includes(name)) throw new Error(`--only: unknown target "${name}" (use ${TARGETS.join(', ')})`);
   }
   return names as TargetName[];
+}
+
+function tracingTargets(value: string | undefined): TracingTarget[] {
+  if (!value) return [...TRACING_TARGETS];
+  const names = value.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
+  for (const name of names) {
+    if (!(TRACING_TARGETS as readonly string[]).includes(name)) throw new Error(`--tracing-on: unknown target "${name}" (use ${TRACING_TARGETS.join(', ')})`);
+  }
+  return names as TracingTarget[];
 }
 
 function sidesOf(value: string | undefined): SideKind[] {
@@ -103,6 +123,8 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ben
       partitions: { type: 'string' },
       'memory-messages': { type: 'string' },
       side: { type: 'string' },
+      'tracing-on': { type: 'string' },
+      'tracing-messages': { type: 'string' },
       out: { type: 'string' },
       'raw-envelope': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
@@ -127,6 +149,8 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ben
     latencySeconds: positiveInt('--seconds', values.seconds ?? env.BENCH_SECONDS, 5),
     kafkaPartitions: positiveInt('--partitions', values.partitions ?? env.BENCH_KAFKA_PARTITIONS, 3),
     memoryMessages: positiveInt('--memory-messages', values['memory-messages'] ?? env.BENCH_MEMORY_MESSAGES, 200_000),
+    tracingOn: tracingTargets(values['tracing-on'] ?? env.BENCH_TRACING_ON),
+    tracingMessages: positiveInt('--tracing-messages', values['tracing-messages'] ?? env.BENCH_TRACING_MESSAGES, 20_000),
     sides: sidesOf(values.side ?? env.BENCH_SIDE),
     rawEnvelope: values['raw-envelope'] ?? (env.BENCH_RAW_ENVELOPE === '1' || env.BENCH_RAW_ENVELOPE === 'true'),
     outDir: values.out ?? env.BENCH_OUT ?? 'bench/results',

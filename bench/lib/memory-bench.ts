@@ -26,7 +26,7 @@ export interface MemoryResult {
 }
 
 /** Resolves once `count` distinct seq numbers were seen; returns the `onBody` to feed it. */
-function counter(count: number): { onBody: (body: BenchBody) => void; done: Promise<void> } {
+export function counter(count: number): { onBody: (body: BenchBody) => void; done: Promise<void> } {
   const seen = new Uint8Array(count);
   let received = 0;
   let resolve!: () => void;

@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import type { BrokerResult, Figures } from './broker-bench.js';
 import type { BenchConfig } from './config.js';
 import type { MemoryResult } from './memory-bench.js';
+import type { TracingResult } from './tracing-bench.js';
+import { tracingMarkdown } from './tracing-report.js';
 
 export interface Machine {
   readonly cores: number;
@@ -20,6 +22,7 @@ export interface BenchReport {
   readonly config: Omit<BenchConfig, 'urls' | 'outDir'>;
   readonly brokers: BrokerResult[];
   readonly memory: MemoryResult | undefined;
+  readonly tracing?: TracingResult | undefined;
   readonly targets: { readonly throughputRatio: number; readonly p99ExtraMs: number };
 }
 
@@ -94,10 +97,30 @@ export function misses(result: BrokerResult): string[] {
   return out;
 }
 
+/** The first line of every report: when and on what. */
+function header(report: BenchReport): string {
+  const m = report.machine;
+  return `Date: ${report.date} · machine: ${m.cores} cores (${m.cpuModel}), ${m.memoryGiB} GiB RAM, Node ${m.node}, ${m.platform}`;
+}
+
+/** The tracing section alone, with its date line (bench/README.md keeps it in its own block). */
+export function toTracingMarkdown(report: BenchReport): string | undefined {
+  return report.tracing ? `${header(report)}\n\n${tracingMarkdown(report.tracing)}` : undefined;
+}
+
+/** True when the run measured the broker comparison or the memory table (not only the tracing section). */
+export function hasComparison(report: BenchReport): boolean {
+  return report.brokers.length > 0 || report.memory !== undefined;
+}
+
 export function toMarkdown(report: BenchReport): string {
-  const { config, machine: m } = report;
+  const { config } = report;
   const lines: string[] = [];
-  lines.push(`Date: ${report.date} · machine: ${m.cores} cores (${m.cpuModel}), ${m.memoryGiB} GiB RAM, Node ${m.node}, ${m.platform}`);
+  lines.push(header(report));
+  if (!hasComparison(report)) {
+    if (report.tracing) lines.push('', tracingMarkdown(report.tracing));
+    return lines.join('\n');
+  }
   lines.push(
     `Workload: ${config.messages.toLocaleString('en-US')} messages of ${config.payloadBytes} B per throughput run, ${config.rounds} rounds (raw and Omnibus alternating), medians shown; ` +
       `publish window ${config.batch} × ${config.inflight}; consumer concurrency ${config.concurrency}; latency at ${config.latencyRate.toLocaleString('en-US')} msg/s for ${config.latencySeconds} s (first 10% dropped); Kafka partitions ${config.kafkaPartitions}.`,
@@ -142,13 +165,17 @@ export function toMarkdown(report: BenchReport): string {
     lines.push('Notes:');
     lines.push(...notes);
   }
+  if (report.tracing) lines.push('', tracingMarkdown(report.tracing));
   return lines.join('\n');
 }
 
-/** Writes `<name>.json` and `<name>.md`: `latest` for a plain run, `raw-envelope` with --raw-envelope. */
+/**
+ * Writes `<name>.json` and `<name>.md`: `latest` for a plain run, `raw-envelope` with --raw-envelope,
+ * `tracing` for a run of the tracing section alone (so `--only tracing` never overwrites `latest`).
+ */
 export async function writeResults(dir: string, report: BenchReport, markdown: string): Promise<string[]> {
   await mkdir(dir, { recursive: true });
-  const name = report.config.rawEnvelope ? 'raw-envelope' : 'latest';
+  const name = !hasComparison(report) && report.tracing ? 'tracing' : report.config.rawEnvelope ? 'raw-envelope' : 'latest';
   const json = join(dir, `${name}.json`);
   const md = join(dir, `${name}.md`);
   await writeFile(json, `${JSON.stringify(report, null, 2)}\n`);
