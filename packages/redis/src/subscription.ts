@@ -3,6 +3,7 @@ import { connectClient, createClient, isRedisError, type ConnectionSettings } fr
 import { safeError } from './safe-error.js';
 import { encodeScheduled, entryFields, parseEntry } from './codec.js';
 import { RedisDelivery, type DeliveryOwner, type HeldEntry } from './delivery.js';
+import { Halt, HALTED } from './halt.js';
 import { compareIds, createGroup, ensureGroups, groupPosition } from './groups.js';
 import type { ConnectionHealth } from './health.js';
 import type { Keys } from './keys.js';
@@ -63,9 +64,8 @@ export class RedisSubscription implements TransportSubscription, DeliveryOwner {
   private lastSeen = '0-0';
   private nextClaimAt = 0;
   private nextReapAt = 0;
-  /** Resolves on stop(): the loop stops waiting for the blocking connection. */
-  private readonly halted: Promise<typeof STOPPED>;
-  private signalHalted: () => void = () => {};
+  /** Triggered on stop(): the loop stops waiting for the blocking connection. */
+  private readonly halt = new Halt();
 
   constructor(
     private readonly ctx: SubscriptionContext,
@@ -77,9 +77,6 @@ export class RedisSubscription implements TransportSubscription, DeliveryOwner {
     this.topicKey = ctx.keys.topic(params.topic);
     this.retryKey = ctx.keys.retry(params.topic, params.group);
     this.claimIntervalMs = ctx.options.claimIntervalMs ?? Math.max(10, Math.floor(ctx.options.claimIdleMs / 2));
-    this.halted = new Promise((resolve) => {
-      this.signalHalted = () => resolve(STOPPED);
-    });
   }
 
   /** Whether this subscription consumes `group` of `topic` (until it has closed). */
@@ -130,7 +127,7 @@ export class RedisSubscription implements TransportSubscription, DeliveryOwner {
   }
 
   stop(): Promise<void> {
-    this.stopping ??= this.halt();
+    this.stopping ??= this.stopReading();
     return this.stopping;
   }
 
@@ -303,7 +300,7 @@ export class RedisSubscription implements TransportSubscription, DeliveryOwner {
         break;
       }
       const reply = await this.unlessStopped(blocking.omnibusClaimBuffer(stream, group, this.consumer, claimIdleMs, this.cursors.get(stream) ?? '0-0', room));
-      if (reply === STOPPED) return;
+      if (reply === HALTED) return;
       if (!Array.isArray(reply)) continue;
       const [cursor, entries, counts] = reply as [unknown, unknown, unknown];
       const next = String(cursor);
@@ -328,8 +325,8 @@ export class RedisSubscription implements TransportSubscription, DeliveryOwner {
    * A command on the blocking connection, abandoned on stop(): while ioredis waits to
    * reconnect, a queued command would only fail after its timeout, and stop() must be prompt.
    */
-  private unlessStopped<T>(command: Promise<T>): Promise<T | typeof STOPPED> {
-    return Promise.race([command, this.halted]);
+  private unlessStopped<T>(command: Promise<T>): Promise<T | typeof HALTED> {
+    return this.halt.race(command);
   }
 
   /** Own an entry read or claimed: buffer it for hand-over. */
@@ -416,10 +413,10 @@ export class RedisSubscription implements TransportSubscription, DeliveryOwner {
     }
   }
 
-  private async halt(): Promise<void> {
+  private async stopReading(): Promise<void> {
     this.stopped = true;
     this.wake();
-    this.signalHalted();
+    this.halt.trigger();
     this.unwatch();
     // A blocked XREADGROUP only returns after blockMs: cut its connection instead.
     // (Entries Redis handed out in that instant stay pending and are claimed later.)
@@ -465,8 +462,6 @@ export class RedisSubscription implements TransportSubscription, DeliveryOwner {
     }
   }
 }
-
-const STOPPED = Symbol('stopped');
 
 function pushTo(map: Map<string, string[]>, key: string, value: string): void {
   const list = map.get(key);
