@@ -18,7 +18,7 @@ import { composeStop, composeUp, dockerEngineAvailable, ensureComposeTool } from
 import { kafka } from './brokers/kafka.mjs';
 import { tcpProbe } from './brokers/probes.mjs';
 import { nats, rabbitmq, redis } from './brokers/services.mjs';
-import { IS_CI, aptInstall, clearState, log, readPid, readState, redactUrl, tailFile, waitUntil, which, withLock, writeState } from './brokers/util.mjs';
+import { IS_CI, aptInstall, clearState, log, readPid, readState, redactUrl, run, tailFile, waitUntil, which, withLock, writeState } from './brokers/util.mjs';
 
 const ALL_BROKERS = [rabbitmq, kafka, redis, nats];
 let BROKERS = ALL_BROKERS;
@@ -141,6 +141,26 @@ async function upOne(broker) {
   return done(false, 'missing', { error: last.error, logTail });
 }
 
+/**
+ * The RabbitMQ transport reads in-flight (unacknowledged) counts from the management HTTP API
+ * (AMQP reports ready messages only; packages/rabbitmq/README.md "Inspection"). Enable the plugin
+ * on a local broker this script uses (not an OMNIBUS_TEST_AMQP_URL override, not a container:
+ * rabbitmq:3-management has it). Skipped when the API port already answers (the CLI takes ~9 s).
+ */
+async function enableRabbitManagement(result) {
+  if (result.name !== 'rabbitmq' || !result.ok || result.how === 'docker' || rabbitmq.endpoints().override) return;
+  const { host } = rabbitmq.endpoints().list[0];
+  if ((await tcpProbe(host, 15672, 1_000)).ok) return;
+  if (!which('rabbitmq-plugins')) {
+    log.warn('rabbitmq: rabbitmq-plugins is not on PATH, so the management plugin stays off (inspect() gives no in-flight counts)');
+    return;
+  }
+  const res = await run('rabbitmq-plugins', ['-q', 'enable', 'rabbitmq_management'], { timeoutMs: 120_000 });
+  const w = res.ok ? await waitUntil(async () => (await tcpProbe(host, 15672, 1_000)).ok, { timeoutMs: 30_000, intervalMs: 500 }) : { ok: false, reason: (res.stderr || res.stdout).trim() };
+  if (w.ok) log.info(`rabbitmq: management plugin enabled (http://${host}:15672)`);
+  else log.warn(`rabbitmq: could not enable the management plugin (${w.reason}); inspect() gives no in-flight counts`);
+}
+
 const HOW = {
   reachable: 'already running, reused',
   started: 'started locally by brokers.mjs',
@@ -150,7 +170,12 @@ const HOW = {
 
 async function up() {
   const t0 = Date.now();
-  const [results, compose] = await withLock('brokers', () => Promise.all([Promise.all(BROKERS.map(upOne)), ensureComposeTool()]));
+  const upWithPlugins = async (broker) => {
+    const result = await upOne(broker);
+    await enableRabbitManagement(result);
+    return result;
+  };
+  const [results, compose] = await withLock('brokers', () => Promise.all([Promise.all(BROKERS.map(upWithPlugins)), ensureComposeTool()]));
   let failed = 0;
   for (const r of results) {
     if (r.ok) {
