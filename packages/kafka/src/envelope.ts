@@ -53,6 +53,8 @@ export interface DecodedRecord {
   readonly attempt: number;
   /** Not deliverable before this epoch-ms time (0: at once). */
   readonly dueAt: number;
+  /** The record's Kafka timestamp, epoch ms (Delivery.metadata). */
+  readonly timestamp: number;
 }
 
 /** The partition a record was fetched from, as far as decoding it goes. */
@@ -90,6 +92,7 @@ export function fromRecord(record: FetchedRecord, offset: bigint, topic: string,
     message: { id: id ?? headers[CE_ID] ?? `${kafkaTopic}/${partition}/${record.offset}`, topic, key: record.key ?? undefined, headers, body: record.value },
     attempt: source.attemptOf(offset, attempt === undefined || source.role !== 'retry' ? 1 : (positiveInt(attempt) ?? 1)),
     dueAt: due === undefined || source.role === 'main' ? 0 : (positiveInt(due) ?? 0),
+    timestamp: record.timestamp,
   };
 }
 

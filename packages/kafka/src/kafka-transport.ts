@@ -9,15 +9,20 @@ import {
   type SubscribeParams,
   type Transport,
   type TransportCapabilities,
+  type TransportHealth,
   type TransportInit,
+  type TransportInspection,
   type TransportSubscription,
 } from '@omnibus/core';
 import { kafkaCapabilities } from './capabilities.js';
 import { resolveConfig, type KafkaConfig } from './config.js';
-import type { KafkaDriver, OutgoingRecord } from './driver/driver.js';
+import { deleteGroup } from './delete-group.js';
+import type { ConnectionObserver, KafkaDriver, OutgoingRecord } from './driver/driver.js';
 import { KafkajsDriver } from './driver/kafkajs-driver.js';
 import { recordSize, toRecord } from './envelope.js';
 import { describeError, kafkaErrorType, sanitizeError, withTimeout } from './errors.js';
+import { ConnectionHealth } from './health.js';
+import { inspectTopic } from './inspect.js';
 import { describeTooLarge } from './message-too-large.js';
 import { createNaming, type Naming } from './naming.js';
 import { Publisher } from './publisher.js';
@@ -25,10 +30,10 @@ import { anyBrokerReachable } from './reachability.js';
 import { KafkaSubscription } from './subscription/subscription.js';
 import { Topology } from './topology.js';
 
-/** Build a driver for a config; the seam where another Kafka client would plug in. */
-export type DriverFactory = (config: KafkaConfig, logger: Logger) => KafkaDriver;
+/** Build a driver for a config; the seam where another Kafka client would plug in. `connection` is told of its connections (health). */
+export type DriverFactory = (config: KafkaConfig, logger: Logger, connection: ConnectionObserver) => KafkaDriver;
 
-export const kafkajsDriverFactory: DriverFactory = (config, logger) => new KafkajsDriver({ ...config, logger, secrets: config.secrets });
+export const kafkajsDriverFactory: DriverFactory = (config, logger, connection) => new KafkajsDriver({ ...config, logger, secrets: config.secrets, connection });
 
 /**
  * `kafka://` — topics are Kafka topics, groups are consumer groups (one per
@@ -44,6 +49,7 @@ export class KafkaTransport implements Transport {
   private readonly logger: Logger;
   private readonly subscriptions = new Set<KafkaSubscription>();
   private readonly publisher: Publisher;
+  private readonly connection: ConnectionHealth;
   private connecting: Promise<void> | undefined;
   private closing: Promise<void> | undefined;
 
@@ -51,7 +57,8 @@ export class KafkaTransport implements Transport {
     this.config = resolveConfig(init);
     this.capabilities = { ...kafkaCapabilities, maxMessageBytes: this.config.maxMessageBytes };
     this.naming = createNaming(this.config);
-    this.driver = driverFactory(this.config, init.logger);
+    this.connection = new ConnectionHealth({ describe: (error) => this.describe(error), redial: () => this.driver.probe() });
+    this.driver = driverFactory(this.config, init.logger, this.connection);
     this.topology = new Topology(this.driver, this.naming, this.config, init.logger);
     this.publisher = new Publisher(this.driver, { timeoutMs: this.config.publishTimeoutMs, maxRequestBytes: this.config.maxMessageBytes });
     this.logger = init.logger;
@@ -59,8 +66,9 @@ export class KafkaTransport implements Transport {
 
   connect(): Promise<void> {
     if (this.closing) return Promise.reject(new ClosedError('the kafka transport is closed'));
-    this.connecting ??= withTimeout(this.driver.connect(), this.config.connectTimeoutMs, () => new Error(`no answer within ${this.config.connectTimeoutMs} ms`)).catch((error: unknown) => {
+    this.connecting ??= withTimeout(this.driver.connect(), this.config.connectTimeoutMs, () => new Error(`no answer within ${this.config.connectTimeoutMs} ms`)).then(() => this.connection.opened(), (error: unknown) => {
       this.connecting = undefined;
+      this.connection.failed(error);
       throw new ConnectionError(`kafka: cannot connect to ${this.config.brokers.join(',')}: ${this.describe(error)}`, { cause: this.sanitize(error) });
     });
     return this.connecting;
@@ -167,8 +175,49 @@ export class KafkaTransport implements Transport {
     await this.publisher.send(records, records.reduce((sum, record) => sum + recordSize(record), 0));
   }
 
+  /** Depth and lag from the broker (README "Inspection"); creates nothing. */
+  async inspect(topic: string, group?: string): Promise<TransportInspection> {
+    this.assertOpen();
+    await this.connect();
+    try {
+      return await inspectTopic(
+        { driver: this.driver, names: (t, g) => this.topology.names(t, g), mainTopic: (t) => this.naming.topic(t), groupIdPrefix: (t) => this.naming.groupId(t, '') },
+        topic,
+        group,
+      );
+    } catch (error) {
+      if (error instanceof ConfigError) throw error;
+      throw new ConnectionError(`kafka: inspecting topic "${topic}" failed: ${this.describe(error)}`, { cause: this.sanitize(error) });
+    }
+  }
+
+  /** Remove the group's consumer group and retry topic (README "Deleting a group"); refused while this transport reads it. */
+  async deleteGroup(topic: string, group: string): Promise<void> {
+    this.assertOpen();
+    const names = this.topology.names(topic, group);
+    if ([...this.subscriptions].some((subscription) => subscription.groupId === names.groupId)) {
+      throw new ConfigError('group', `group "${group}" of topic "${topic}" is read by a subscription of this transport: close it before deleting the group`);
+    }
+    await this.connect();
+    try {
+      await deleteGroup(this.driver, names, { topic, group }, this.config.requestTimeoutMs);
+    } catch (error) {
+      if (error instanceof ConfigError) throw error;
+      throw new ConnectionError(`kafka: deleting group "${group}" of topic "${topic}" failed: ${this.describe(error)}`, { cause: this.sanitize(error) });
+    } finally {
+      // Whatever was deleted, the next ensureGroup looks at the broker again.
+      this.topology.forget(names);
+    }
+  }
+
+  /** The connection's state now, from the client's own events (README "Health"). */
+  health(): TransportHealth {
+    return this.connection.health();
+  }
+
   close(): Promise<void> {
     this.closing ??= (async () => {
+      this.connection.close();
       await Promise.allSettled([...this.subscriptions].map((subscription) => subscription.close()));
       this.subscriptions.clear();
       await this.driver.close();

@@ -109,6 +109,13 @@ export class Topology {
     );
   }
 
+  /** The group was deleted with its retry topic: the next ensureGroup / subscribe makes both again. */
+  forget(names: GroupNames): void {
+    this.groups.delete(names.groupId);
+    this.knownTopics.delete(names.retry);
+    if (this.byFoldedName.get(foldTopicName(names.retry)) === names.retry) this.byFoldedName.delete(foldTopicName(names.retry));
+  }
+
   /** Make (topic, group) durable: its main and delay topics exist and its starting offsets are committed. Idempotent, cached. */
   ensureGroup(names: GroupNames): Promise<void> {
     let ensured = this.groups.get(names.groupId);

@@ -7,6 +7,7 @@ const entry = (offset: number, key?: string, dueAt = 0, attempt = 1): Entry => (
   message: { id: `m${offset}`, topic: 't', key, headers: {}, body: new Uint8Array() },
   attempt,
   dueAt,
+  timestamp: 0,
 });
 
 describe('kafka partition buffer', () => {

@@ -20,6 +20,8 @@ export interface OutgoingRecord {
  */
 export interface FetchedRecord {
   readonly offset: string;
+  /** The record's timestamp, epoch ms (CreateTime: when the producer wrote it; LogAppendTime if the topic says so). */
+  readonly timestamp: number;
   readonly key: string | null;
   readonly value: Uint8Array;
   readonly headers: Record<string, string>;
@@ -58,6 +60,29 @@ export interface PartitionOffset extends TopicPartition {
   /** `-1` when the group has no committed offset for the partition. */
   readonly offset: string;
   readonly metadata: string | null;
+}
+
+/** The log of one partition: `low` is its first offset still kept, `high` the next one to be written. */
+export interface PartitionWatermarks {
+  readonly partition: number;
+  readonly low: string;
+  readonly high: string;
+}
+
+/** What deleting a consumer group did: `in-use` means the broker refused, the group has members. */
+export type GroupDeletion = 'deleted' | 'missing' | 'in-use';
+
+/**
+ * What the driver tells the transport about its broker connections, from the client's own
+ * events (no round trip of its own). Calls must be cheap: `alive` runs for every chunk read.
+ */
+export interface ConnectionObserver {
+  /** Bytes arrived from a broker: a connection works now. */
+  alive(): void;
+  /** A connection was lost (reset, closed by the peer), could not be made, or a request timed out. */
+  lost(error: Error): void;
+  /** A client failed without a connection being lost (a consumer crash): recorded as the last error. */
+  failed(error: Error): void;
 }
 
 export interface TopicSpec {
@@ -124,6 +149,18 @@ export interface KafkaDriver {
   latestOffsets(topic: string): Promise<{ partition: number; offset: string }[]>;
   /** Whether the group has members right now. */
   groupHasMembers(groupId: string): Promise<boolean>;
+  /** Which of `groupIds` have members right now (one request). */
+  groupsWithMembers(groupIds: readonly string[]): Promise<Set<string>>;
+  /** Every topic of the cluster (a metadata request that creates nothing). */
+  listTopics(): Promise<string[]>;
+  /** Every consumer group id of the cluster. */
+  listGroupIds(): Promise<string[]>;
+  /** First and next offsets of every partition of an existing `topic`. */
+  watermarks(topic: string): Promise<PartitionWatermarks[]>;
+  /** Delete a consumer group with no members (its committed offsets); never one with members. */
+  deleteGroup(groupId: string): Promise<GroupDeletion>;
+  /** One cheap round trip to the cluster (metadata), which also re-dials a lost connection. */
+  probe(): Promise<void>;
   /**
    * Commit offsets for a group that has no members, by joining it briefly. Used to
    * record where a new group starts.

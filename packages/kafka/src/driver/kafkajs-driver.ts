@@ -2,9 +2,21 @@ import type { Logger } from '@omnibus/core';
 import kafkajs, { Kafka, Partitioners, type Admin, type KafkaConfig as KafkajsConfig, type Message, type Producer, type SASLOptions } from 'kafkajs';
 import type { SaslOptions, SslOptions } from '../options.js';
 import { foldTopicName } from '../naming.js';
-import { TopicNameRefusedError, type GroupMember, type KafkaDriver, type MemberSettings, type OutgoingRecord, type PartitionOffset, type TopicSpec } from './driver.js';
+import {
+  TopicNameRefusedError,
+  type ConnectionObserver,
+  type GroupDeletion,
+  type GroupMember,
+  type KafkaDriver,
+  type MemberSettings,
+  type OutgoingRecord,
+  type PartitionOffset,
+  type PartitionWatermarks,
+  type TopicSpec,
+} from './driver.js';
 import { KAFKAJS_LOG_LEVEL, kafkajsLogCreator } from './kafkajs-logger.js';
 import { KafkajsMember, type MemberTimings } from './kafkajs-member.js';
+import { watchedSocketFactory } from './kafkajs-sockets.js';
 
 // kafkajs is CommonJS: Node's ESM loader finds only the names its lexer detects, and ConfigResourceTypes is not one
 // of them (vitest's interop hid this; a plain `node` consumer failed to load the transport at all).
@@ -19,6 +31,8 @@ export interface KafkajsDriverSettings extends MemberTimings {
   readonly requestTimeoutMs: number;
   readonly logger: Logger;
   readonly secrets: readonly string[];
+  /** Told of every connection's life (health). */
+  readonly connection: ConnectionObserver;
 }
 
 /** Group states in which the group has no member (DescribeGroups). */
@@ -45,6 +59,10 @@ export class KafkajsDriver implements KafkaDriver {
       // The idempotent producer defaults to retrying forever; publish must fail in bounded time.
       retry: { retries: Math.max(1, settings.retries), initialRetryTime: settings.retryInitialDelayMs, maxRetryTime: Math.max(1_000, settings.retryInitialDelayMs * 10) },
     });
+    // A request with no answer in requestTimeoutMs: the connection is not working (a silent network).
+    const timedOut = () => settings.connection.lost(new Error(`a request got no answer within ${settings.requestTimeoutMs} ms`));
+    this.admin.on(this.admin.events.REQUEST_TIMEOUT, timedOut);
+    this.producer.on(this.producer.events.REQUEST_TIMEOUT, timedOut);
   }
 
   private client(): Kafka {
@@ -59,6 +77,7 @@ export class KafkajsDriver implements KafkaDriver {
       retry: { retries: settings.retries, initialRetryTime: settings.retryInitialDelayMs, maxRetryTime: Math.max(1_000, settings.retryInitialDelayMs * 10) },
       logLevel: KAFKAJS_LOG_LEVEL,
       logCreator: kafkajsLogCreator(settings.logger, settings.secrets),
+      socketFactory: watchedSocketFactory(settings.connection),
     };
     if (settings.ssl !== undefined) config.ssl = settings.ssl;
     if (settings.sasl) config.sasl = { mechanism: settings.sasl.mechanism, username: settings.sasl.username, password: settings.sasl.password } as SASLOptions;
@@ -148,10 +167,47 @@ export class KafkajsDriver implements KafkaDriver {
     return group !== undefined && (!MEMBERLESS_STATES.has(group.state) || group.members.length > 0);
   }
 
+  async groupsWithMembers(groupIds: readonly string[]): Promise<Set<string>> {
+    if (groupIds.length === 0) return new Set();
+    const { groups } = await this.admin.describeGroups([...groupIds]);
+    return new Set(groups.filter((group) => !MEMBERLESS_STATES.has(group.state) || group.members.length > 0).map((group) => group.groupId));
+  }
+
+  listTopics(): Promise<string[]> {
+    return this.admin.listTopics();
+  }
+
+  async listGroupIds(): Promise<string[]> {
+    return (await this.admin.listGroups()).groups.map((group) => group.groupId);
+  }
+
+  async watermarks(topic: string): Promise<PartitionWatermarks[]> {
+    const offsets = await this.admin.fetchTopicOffsets(topic);
+    return offsets.map(({ partition, low, high }) => ({ partition, low, high }));
+  }
+
+  async deleteGroup(groupId: string): Promise<GroupDeletion> {
+    try {
+      await this.admin.deleteGroups([groupId]);
+      return 'deleted';
+    } catch (error) {
+      // KafkaJSDeleteGroupsError: one entry per group that could not be deleted, with its error type.
+      const failures = (error as { groups?: { error?: { type?: string } }[] }).groups;
+      const type = Array.isArray(failures) ? failures[0]?.error?.type : undefined;
+      if (type === 'GROUP_ID_NOT_FOUND') return 'missing';
+      if (type === 'NON_EMPTY_GROUP') return 'in-use';
+      throw error;
+    }
+  }
+
+  async probe(): Promise<void> {
+    await this.admin.describeCluster();
+  }
+
   async commitAsTemporaryMember(groupId: string, topics: readonly string[], offsets: readonly PartitionOffset[], timeoutMs: number): Promise<void> {
     // kafkajs can only commit as a group member (admin.setOffsets joins too, and then
     // waits a whole fetch cycle). Join with a fast-polling member, commit, leave.
-    const member = new KafkajsMember(this.client(), { groupId, topics, handlers: idleHandlers }, { ...this.settings, maxWaitTimeMs: 50 });
+    const member = new KafkajsMember(this.client(), { groupId, topics, handlers: idleHandlers }, { ...this.settings, maxWaitTimeMs: 50 }, this.settings.connection);
     try {
       await member.start(timeoutMs);
       member.pause(offsets);
@@ -162,7 +218,7 @@ export class KafkajsDriver implements KafkaDriver {
   }
 
   member(settings: MemberSettings): GroupMember {
-    return new KafkajsMember(this.client(), settings, this.settings);
+    return new KafkajsMember(this.client(), settings, this.settings, this.settings.connection);
   }
 
   async close(): Promise<void> {

@@ -1,5 +1,5 @@
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
-import type { Assignment, FetchedRecord, GroupMember, MemberSettings, PartitionOffset, TopicPartition } from './driver.js';
+import type { Assignment, ConnectionObserver, FetchedRecord, GroupMember, MemberSettings, PartitionOffset, TopicPartition } from './driver.js';
 
 export interface MemberTimings {
   readonly sessionTimeoutMs: number;
@@ -35,6 +35,7 @@ export class KafkajsMember implements GroupMember {
     kafka: Kafka,
     private readonly settings: MemberSettings,
     timings: MemberTimings,
+    private readonly connection: ConnectionObserver,
   ) {
     this.consumer = kafka.consumer({
       groupId: settings.groupId,
@@ -60,7 +61,8 @@ export class KafkajsMember implements GroupMember {
     if (this.started) return;
     this.started = true;
     const { handlers } = this.settings;
-    const { GROUP_JOIN, REBALANCING, CRASH } = this.consumer.events;
+    const { GROUP_JOIN, REBALANCING, CRASH, REQUEST_TIMEOUT } = this.consumer.events;
+    this.consumer.on(REQUEST_TIMEOUT, () => this.connection.lost(new Error(`a request of the consumer of group "${this.settings.groupId}" got no answer in time`)));
     let firstJoin!: () => void;
     let failed!: (error: Error) => void;
     const joined = new Promise<void>((resolve, reject) => {
@@ -84,6 +86,7 @@ export class KafkajsMember implements GroupMember {
     this.consumer.on(CRASH, ({ payload }) => {
       this.joined = false;
       if (this.stopping) return;
+      this.connection.failed(payload.error);
       handlers.onCrash(payload.error, payload.restart);
       if (!payload.restart) failed(payload.error);
     });
@@ -170,6 +173,7 @@ function toRecord(message: KafkaMessage): FetchedRecord {
   }
   return {
     offset: message.offset,
+    timestamp: Number(message.timestamp),
     key: message.key === null ? null : message.key.toString('utf8'),
     value: message.value === null ? EMPTY : copyOf(message.value),
     headers,

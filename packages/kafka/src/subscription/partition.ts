@@ -8,6 +8,8 @@ export interface Entry {
   readonly attempt: number;
   /** Epoch ms before which it is not handed over (0: at once). */
   readonly dueAt: number;
+  /** The record's Kafka timestamp, epoch ms. */
+  readonly timestamp: number;
 }
 
 /** main: the topic itself; delay / retry: messages that wait for their due time. */
@@ -16,6 +18,13 @@ export type PartitionRole = 'main' | 'delay' | 'retry';
 /** How far into the scan a partition looks for a message whose key is free. */
 const SCAN_LIMIT = 1_000;
 const METADATA_PREFIX = 'omnibus:delivered=';
+
+/** The delivery frontier a commit's metadata records (see PartitionState), if it is the transport's own. */
+export function frontierOf(metadata: string | null): bigint | undefined {
+  if (!metadata?.startsWith(METADATA_PREFIX)) return undefined;
+  const value = metadata.slice(METADATA_PREFIX.length);
+  return /^\d{1,19}$/.test(value) ? BigInt(value) : undefined;
+}
 
 /** Whether an entry's key has nothing in flight (a keyless entry always may go). */
 function isFree(entry: Entry, busy: ReadonlySet<string>): boolean {
@@ -77,10 +86,8 @@ export class PartitionState implements TopicPartition {
       this.committedOffset = offset;
       this.committedMetadata = metadata;
     }
-    if (metadata?.startsWith(METADATA_PREFIX)) {
-      const value = metadata.slice(METADATA_PREFIX.length);
-      if (/^\d{1,19}$/.test(value)) this.inheritedFrontier = BigInt(value);
-    }
+    const frontier = frontierOf(metadata);
+    if (frontier !== undefined) this.inheritedFrontier = frontier;
   }
 
   /** Attempt of a fetched message: one more if a previous owner already handed it over. */

@@ -99,6 +99,11 @@ export class KafkaSubscription implements TransportSubscription, DeliveryOwner {
     });
   }
 
+  /** The Kafka consumer group this subscription reads. */
+  get groupId(): string {
+    return this.names.groupId;
+  }
+
   /** Join the group; resolves once partitions are assigned (so no rebalance follows right after). */
   async start(): Promise<void> {
     const member = this.newMember();
