@@ -9,6 +9,8 @@ export interface ConnectionEvents {
   connected(model: ChannelModel, reconnect: boolean): void;
   /** The connection is gone; every channel on it is closed. amqplib's recovery reconnects with backoff. */
   disconnected(error: Error): void;
+  /** A connection attempt (first or reconnect) or the live connection failed; the error is scrubbed. */
+  failed?(error: Error): void;
 }
 
 interface Waiter {
@@ -136,7 +138,9 @@ export class ConnectionManager {
       await recovering.close().catch(() => {});
       if (this.closed) throw new ClosedError('the rabbitmq transport is closed');
       const safe = this.scrub.error(cause);
-      throw new ConnectionError(`rabbitmq: cannot connect to ${this.config.safeUrl}: ${safe.message}`, { cause: safe });
+      const error = new ConnectionError(`rabbitmq: cannot connect to ${this.config.safeUrl}: ${safe.message}`, { cause: safe });
+      this.failed(error);
+      throw error;
     }
     if (this.closed) {
       await recovering.close().catch(() => {});
@@ -164,7 +168,10 @@ export class ConnectionManager {
       for (const listener of [...this.listeners]) this.safely(() => listener.disconnected(error));
     });
     recovering.on('connect-failed', (cause: Error) => {
-      if (!this.closed) this.logger.warn({ err: this.scrub.error(cause), url: this.config.safeUrl }, 'rabbitmq: connection attempt failed');
+      if (this.closed) return;
+      const error = this.scrub.error(cause);
+      this.logger.warn({ err: error, url: this.config.safeUrl }, 'rabbitmq: connection attempt failed');
+      this.failed(error);
     });
     recovering.on('reconnect-scheduled', (info: { attempt: number; delay: number }) => {
       this.logger.debug({ attempt: info.attempt, delayMs: info.delay }, 'rabbitmq: reconnect scheduled');
@@ -174,10 +181,17 @@ export class ConnectionManager {
     });
     // Without an 'error' listener an EventEmitter throws: connection errors are logged, recovery handles them.
     recovering.on('error', (cause: Error) => {
-      if (!this.closed) this.logger.warn({ err: this.scrub.error(cause) }, 'rabbitmq: connection error');
+      if (this.closed) return;
+      const error = this.scrub.error(cause);
+      this.logger.warn({ err: error }, 'rabbitmq: connection error');
+      this.failed(error);
     });
     recovering.on('blocked', (reason: string) => this.logger.warn({ reason }, 'rabbitmq: broker blocked publishing (resource alarm)'));
     recovering.on('unblocked', () => this.logger.info('rabbitmq: broker unblocked publishing'));
+  }
+
+  private failed(error: Error): void {
+    for (const listener of [...this.listeners]) this.safely(() => listener.failed?.(error));
   }
 
   private safely(run: () => void): void {

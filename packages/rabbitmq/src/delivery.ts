@@ -1,5 +1,5 @@
 import type { ConsumeMessage } from 'amqplib';
-import type { Delivery, NackOptions, TransportMessage } from '@omnibus/core';
+import type { Delivery, DeliveryMetadata, NackOptions, TransportMessage } from '@omnibus/core';
 import type { AckBatcher } from './acks.js';
 import type { ChannelHandle } from './channels.js';
 
@@ -16,6 +16,34 @@ export interface DeliveryOwner {
  * later calls resolve at once. If that channel is gone, ack and nack do nothing — the broker
  * has already put the message back — and nothing is ever sent on another channel.
  */
+/**
+ * What the broker says of one delivery (see README "Delivery metadata"). The delivery tag counts
+ * per channel, so it identifies a delivery only with its consumer tag (one consumer per channel).
+ */
+export interface RabbitDeliveryMetadata extends DeliveryMetadata {
+  readonly deliveryTag: string;
+  readonly consumerTag: string;
+  /** 'true' when the broker delivered this message before (to any consumer) and got no ack. */
+  readonly redelivered: 'true' | 'false';
+  /** The exchange it was published to: the topic's, `''` for a retry copy, the router for a delayed one. */
+  readonly exchange: string;
+  readonly routingKey: string;
+  /** The group queue it was delivered from. */
+  readonly queue: string;
+}
+
+export function deliveryMetadata(raw: ConsumeMessage, queue: string): RabbitDeliveryMetadata {
+  const { fields } = raw;
+  return {
+    deliveryTag: String(fields.deliveryTag),
+    consumerTag: fields.consumerTag,
+    redelivered: fields.redelivered ? 'true' : 'false',
+    exchange: fields.exchange,
+    routingKey: fields.routingKey,
+    queue,
+  };
+}
+
 export class RabbitDelivery implements Delivery {
   private settled = false;
 
@@ -26,6 +54,7 @@ export class RabbitDelivery implements Delivery {
     private readonly acks: AckBatcher,
     readonly raw: ConsumeMessage,
     private readonly owner: DeliveryOwner,
+    readonly metadata: RabbitDeliveryMetadata,
   ) {}
 
   async ack(): Promise<void> {

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { unescape } from 'node:querystring';
 import type { ConnectionOptions } from 'node:tls';
 import { z } from 'zod';
 import { ConfigError, parseOptions } from '@omnibus/core';
@@ -99,6 +100,15 @@ export const RabbitMQOptionsSchema = z
     delayQueueType: z.enum(['classic', 'quorum']).default('quorum'),
     /** close(): how long to wait for pending confirms and settlements before cutting the connection. */
     closeTimeoutMs: z.number().int().min(0).max(600_000).default(5_000),
+    /**
+     * RabbitMQ management HTTP API, read by inspect() for what AMQP does not report (in-flight
+     * counts, the groups of a topic). Default: the broker's host on the plugin's default port
+     * (`http://<host>:15672` for amqp://, `https://<host>:15671` for amqps://, with the `tls`
+     * options), with the AMQP URL's credentials unless this URL has its own. `false`: never used.
+     */
+    managementUrl: z.union([z.string().min(1), z.literal(false)]).optional(),
+    /** Give up one management API request after this long (inspect() then reports what AMQP gave). */
+    managementTimeoutMs: z.number().int().min(100).max(60_000).default(3_000),
     tls: TlsSchema.optional(),
   })
   .strict();
@@ -124,8 +134,19 @@ export interface ResolvedConfig {
     readonly frameMax: number | undefined;
     readonly channelMax: number | undefined;
   };
+  /** Where and as whom to read the management API; undefined with `managementUrl: false`. */
+  readonly management: ManagementEndpoint | undefined;
   /** Secrets to scrub from any text we log or throw. */
   readonly secrets: readonly string[];
+}
+
+export interface ManagementEndpoint {
+  /** Origin and base path (`http://host:15672`), without credentials. */
+  readonly base: string;
+  readonly username: string;
+  readonly password: string;
+  /** The virtual host, decoded (`/` when the AMQP URL names none). */
+  readonly vhost: string;
 }
 
 /** Validate the options and split the URL; throws a ConfigError naming the field (never echoing the URL's userinfo). */
@@ -143,6 +164,9 @@ export function resolveConfig(url: string, rawOptions: unknown): ResolvedConfig 
     return Number(value);
   };
   const heartbeat = options.heartbeatSeconds ?? intQuery('heartbeat') ?? 20;
+  const username = parsed.username ?? 'guest';
+  const password = parsed.password ?? 'guest';
+  const management = managementEndpoint(options.managementUrl, { protocol, hostname: parsed.hostname, username, password, vhost: parsed.vhost });
 
   return {
     options,
@@ -151,15 +175,46 @@ export function resolveConfig(url: string, rawOptions: unknown): ResolvedConfig 
       protocol,
       hostname: parsed.hostname,
       port: parsed.port,
-      username: parsed.username ?? 'guest',
-      password: parsed.password ?? 'guest',
+      username,
+      password,
       vhost: parsed.vhost,
       heartbeat,
       frameMax: intQuery('frameMax'),
       channelMax: intQuery('channelMax'),
     },
-    secrets: [...parsed.secrets, options.tls?.passphrase].filter((s): s is string => typeof s === 'string' && s.length > 0),
+    management: management?.endpoint,
+    secrets: [...parsed.secrets, ...(management?.secrets ?? []), options.tls?.passphrase].filter((s): s is string => typeof s === 'string' && s.length > 0),
   };
+}
+
+const MANAGEMENT_EXPECTED = 'expected http(s)://host:port, optionally with user:password@ (percent-encoded)';
+
+/** The management API endpoint: the option's URL, or the AMQP host on the plugin's default port. Never echoes the URL. */
+function managementEndpoint(
+  option: string | false | undefined,
+  amqp: { protocol: 'amqp' | 'amqps'; hostname: string; username: string; password: string; vhost: string },
+): { endpoint: ManagementEndpoint; secrets: string[] } | undefined {
+  if (option === false) return undefined;
+  // amqplib's rule: no path is the vhost "/", a path is the percent-encoded vhost.
+  const vhost = amqp.vhost === '' ? '/' : unescape(amqp.vhost);
+  if (option === undefined) {
+    const host = amqp.hostname.includes(':') ? `[${amqp.hostname}]` : amqp.hostname;
+    const base = amqp.protocol === 'amqps' ? `https://${host}:15671` : `http://${host}:15672`;
+    return { endpoint: { base, username: amqp.username, password: amqp.password, vhost }, secrets: [] };
+  }
+  let url: URL;
+  try {
+    url = new URL(option);
+  } catch {
+    throw new ConfigError('options.managementUrl', `not a URL (${MANAGEMENT_EXPECTED})`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigError('options.managementUrl', `the scheme must be http:// or https:// (${MANAGEMENT_EXPECTED})`);
+  if (url.search || url.hash) throw new ConfigError('options.managementUrl', `a query or "#" is not allowed (${MANAGEMENT_EXPECTED})`);
+  const own = url.username !== '' || url.password !== '';
+  const username = own ? decodeURIComponent(url.username) : amqp.username;
+  const password = own ? decodeURIComponent(url.password) : amqp.password;
+  const base = `${url.protocol}//${url.host}${url.pathname.replace(/\/+$/, '')}`;
+  return { endpoint: { base, username, password, vhost }, secrets: own ? [url.password, password] : [] };
 }
 
 /** Socket options for tls.connect (amqps only): CA, client certificate and key. */

@@ -4,7 +4,7 @@ import { AckBatcher } from './acks.js';
 import { closeChannel, openChannel, type ChannelHandle } from './channels.js';
 import { decodeMessage, type DeliveryOrigin } from './codec.js';
 import type { ConnectionManager } from './connection.js';
-import { RabbitDelivery, type DeliveryOwner } from './delivery.js';
+import { deliveryMetadata, RabbitDelivery, type DeliveryOwner } from './delivery.js';
 import { toError, type Scrubber } from './errors.js';
 import { Fifo } from './fifo.js';
 import type { RabbitMQOptions } from './options.js';
@@ -60,7 +60,8 @@ export class RabbitSubscription implements TransportSubscription, DeliveryOwner 
   private stopping: Promise<void> | undefined;
   private closing: Promise<void> | undefined;
   private readonly unlisten: () => void;
-  private readonly queue: string;
+  /** The group queue this subscription consumes (deleteGroup refuses it while open). */
+  readonly queue: string;
   private readonly origin: DeliveryOrigin;
   private readonly prefetch: number;
 
@@ -84,6 +85,14 @@ export class RabbitSubscription implements TransportSubscription, DeliveryOwner 
         this.report(new ConnectionError(`rabbitmq: connection lost while consuming "${this.queue}"; resubscribing after reconnect: ${error.message}`, { cause: error }));
       },
     });
+  }
+
+  get topic(): string {
+    return this.params.topic;
+  }
+
+  get group(): string {
+    return this.params.group;
   }
 
   /** First attach: a failure here rejects subscribe(). */
@@ -225,7 +234,7 @@ export class RabbitSubscription implements TransportSubscription, DeliveryOwner 
   private handOver(attached: Attached, raw: ConsumeMessage): void {
     const { message, attempt } = decodeMessage(this.params.topic, raw, this.origin);
     this.handedOver += 1;
-    const delivery = new RabbitDelivery(message, attempt, attached.handle, attached.acks, raw, this);
+    const delivery = new RabbitDelivery(message, attempt, attached.handle, attached.acks, raw, this, deliveryMetadata(raw, this.queue));
     try {
       this.params.onDelivery(delivery);
     } catch (error) {

@@ -106,6 +106,19 @@ export class Topology {
     });
   }
 
+  /**
+   * After a group queue is deleted: its delayed retries still wait in the shared buckets, and a
+   * quorum bucket keeps (and retries, holding up the bucket's other messages) whatever reaches no
+   * queue. Binding the discard queue on the router key `q:<queue>` makes them reach a queue that
+   * drops them. With classic buckets nothing is needed: an unroutable expired message is dropped.
+   */
+  async discardRetriesOf(queue: string): Promise<void> {
+    if (this.options.delayQueueType !== 'quorum') return;
+    const discard = this.names.discardQueue();
+    await Promise.all([this.router(), this.discard(discard)]);
+    await this.once(`discard ${queue}`, (ch) => ch.bindQueue(discard, this.names.routerExchange(), this.names.routeToQueue(queue)));
+  }
+
   /** Forget declarations (a returned message says a queue or binding is gone). */
   forget(keys: readonly string[]): void {
     for (const key of keys) this.declared.delete(key);

@@ -8,14 +8,20 @@ import {
   type SubscribeParams,
   type Transport,
   type TransportCapabilities,
+  type TransportHealth,
   type TransportInit,
+  type TransportInspection,
   type TransportSubscription,
 } from '@omnibus/core';
 import { rabbitmqCapabilities } from './capabilities.js';
 import { ConnectionManager } from './connection.js';
+import { deleteGroup, type DeleteGroupDeps } from './delete-group.js';
 import { Scrubber } from './errors.js';
+import { ConnectionHealth } from './health.js';
+import { Inspector } from './inspect.js';
+import { ManagementApi } from './management.js';
 import { Names } from './names.js';
-import { resolveConfig, type ResolvedConfig } from './options.js';
+import { resolveConfig, tlsSocketOptions, type ResolvedConfig } from './options.js';
 import { Planner } from './planner.js';
 import { Publisher } from './publisher.js';
 import { RabbitSubscription, type SubscriptionDeps } from './subscription.js';
@@ -34,6 +40,9 @@ class RabbitMQTransport implements Transport {
   private readonly publisher: Publisher;
   private readonly planner: Planner;
   private readonly deps: SubscriptionDeps;
+  private readonly connectionHealth = new ConnectionHealth();
+  private readonly inspector: Inspector;
+  private readonly deleteDeps: DeleteGroupDeps;
   private readonly subscriptions = new Set<RabbitSubscription>();
   /** Groups made by ensureGroup, re-declared after every reconnect. */
   private readonly ensured = new Map<string, { topic: string; group: string }>();
@@ -52,11 +61,18 @@ class RabbitMQTransport implements Transport {
     this.publisher = new Publisher(this.connection, config.options, scrub, logger);
     this.planner = new Planner(names, this.topology, config.options);
     this.deps = { connection: this.connection, topology: this.topology, publisher: this.publisher, planner: this.planner, names, options: config.options, scrub, logger };
+    const { management, options } = config;
+    // The management API is asked over https with the same TLS settings as the AMQP connection.
+    const managementApi = management && new ManagementApi(management, management.base.startsWith('https:') ? tlsSocketOptions(options) : {}, options.managementTimeoutMs, scrub, logger);
+    this.inspector = new Inspector(names, this.connection, managementApi, options.connectTimeoutMs, scrub, logger);
+    this.deleteDeps = { names, connection: this.connection, topology: this.topology, connectTimeoutMs: options.connectTimeoutMs, scrub, logger };
     this.connection.listen({
       connected: (_model, reconnect) => {
+        this.connectionHealth.connected();
         if (reconnect) this.redeclareEnsured();
       },
-      disconnected: () => {},
+      disconnected: (error) => this.connectionHealth.lost(error),
+      failed: (error) => this.connectionHealth.failed(error),
     });
   }
 
@@ -106,14 +122,45 @@ class RabbitMQTransport implements Transport {
     return subscription;
   }
 
+  /** Depth of the topic's groups from the broker (see inspect.ts and README "Inspection"). */
+  async inspect(topic: string, group?: string): Promise<TransportInspection> {
+    this.assertOpen();
+    await this.connection.connect();
+    return this.inspector.inspect(topic, group, () => this.groupsOf(topic));
+  }
+
+  /** Remove a group and what is kept for it (see delete-group.ts); refused while one of our subscriptions reads it. */
+  async deleteGroup(topic: string, group: string): Promise<void> {
+    this.assertOpen();
+    const queue = this.deps.names.groupQueue(topic, group);
+    // Also while it is between consumers (reconnecting): it would declare the queue again.
+    const reading = [...this.subscriptions].filter((subscription) => subscription.queue === queue).length;
+    if (reading > 0) throw new ConfigError('group', `rabbitmq: group "${group}" of topic "${topic}" is read by ${reading} subscription${reading === 1 ? '' : 's'} of this transport; close them before deleting it`);
+    this.ensured.delete(`${topic}\u0000${group}`);
+    await this.connection.connect();
+    await deleteGroup(this.deleteDeps, topic, group);
+  }
+
+  /** The connection's state now (see health.ts). */
+  health(): TransportHealth {
+    return this.connectionHealth.health();
+  }
+
   close(): Promise<void> {
     this.closing ??= (async () => {
       await Promise.allSettled([...this.subscriptions].map((subscription) => subscription.close()));
       await this.publisher.close();
       await this.topology.close();
       await this.connection.close();
-    })();
+    })().finally(() => this.connectionHealth.closed());
     return this.closing;
+  }
+
+  /** The groups of `topic` this transport declared (subscriptions and ensureGroup). */
+  private groupsOf(topic: string): string[] {
+    const groups = [...this.ensured.values()].filter((entry) => entry.topic === topic).map((entry) => entry.group);
+    for (const subscription of this.subscriptions) if (subscription.topic === topic) groups.push(subscription.group);
+    return groups;
   }
 
   private redeclareEnsured(): void {
