@@ -1,6 +1,7 @@
-import { afterAll, afterEach, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { Transport } from '@omnibus/core';
 import { describeWithBroker, uniqueName } from '@omnibus/test-support';
+import { parseAckSubject } from '../src/received.js';
 import { bytes, collector, deleteStreams, natsTransport, uniquePrefixes, withJsm } from './helpers.js';
 
 describeWithBroker('nats', 'nats transport: delivery metadata', (endpoint) => {
@@ -58,5 +59,16 @@ describeWithBroker('nats', 'nats transport: delivery metadata', (endpoint) => {
       const info = await jsm.consumers.info(stream, 'g');
       expect(info.delivered.consumer_seq).toBe(4);
     });
+  });
+});
+
+describe('the ack subject', () => {
+  it('is read in both forms the server sends: without and with domain and account hash', () => {
+    const plain = parseAckSubject('$JS.ACK.S.c.2.17.41.1732000000123456789.5');
+    const withDomain = parseAckSubject('$JS.ACK.hub.ACCHASH.S.c.2.17.41.1732000000123456789.5.rand');
+    for (const parsed of [plain, withDomain]) {
+      expect(parsed).toEqual({ deliveryCount: 2, streamSequence: 17, consumerSequence: 41, storedAt: '1732000000123456789', pending: 5 });
+    }
+    expect(parseAckSubject('not-an-ack-subject')).toEqual({ deliveryCount: 1, streamSequence: 0, consumerSequence: 0, storedAt: '0', pending: 0 });
   });
 });
