@@ -1,4 +1,5 @@
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
+import { retrying } from '../errors.js';
 import type { Assignment, ConnectionObserver, FetchedRecord, GroupMember, MemberSettings, PartitionOffset, TopicPartition } from './driver.js';
 
 export interface MemberTimings {
@@ -95,7 +96,9 @@ export class KafkajsMember implements GroupMember {
     this.launching = (async () => {
       await this.consumer.connect();
       if (this.stopping) throw stopped();
-      await this.consumer.subscribe({ topics: [...this.settings.topics], fromBeginning: true });
+      // A topic created a moment ago may not be in the broker's metadata yet (UNKNOWN_TOPIC_OR_PARTITION,
+      // retriable): seen once in the contract run under load, on a dead-letter topic's new retry topic.
+      await retrying(() => this.consumer.subscribe({ topics: [...this.settings.topics], fromBeginning: true }));
       if (this.stopping) throw stopped();
       // Resolves after the first join (or a crash), with the fetch loop running.
       await this.consumer.run({
