@@ -69,6 +69,11 @@ export class CliProcess {
   interrupt(): void {
     this.child.kill('SIGINT');
   }
+
+  /** Killed for good: no handler, no cleanup (a crash, an OOM kill). */
+  kill(): void {
+    this.child.kill('SIGKILL');
+  }
 }
 
 export function startCli(args: readonly string[], options: CliOptions = {}): CliProcess {

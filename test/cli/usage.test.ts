@@ -5,7 +5,8 @@ import { runCli, TOPICS_FIXTURE } from './run-cli.js';
 
 const MEMORY = { OMNIBUS_URL: 'memory://' };
 
-describe('omnibus: usage', () => {
+// Concurrent: every case is a process of its own, and most of its time is Node starting up.
+describe.concurrent('omnibus: usage', () => {
   it.each([
     [['frobnicate'], /unknown command 'frobnicate'/],
     [['publish'], /missing required argument 'topic'/],
@@ -46,7 +47,7 @@ describe('omnibus: usage', () => {
   );
 });
 
-describe('omnibus on memory://', () => {
+describe.concurrent('omnibus on memory://', () => {
   it('doctor connects and prints the capabilities', async () => {
     const result = await runCli(['doctor', '--json'], { env: MEMORY });
     expect(result.code, result.stderr).toBe(0);
@@ -77,9 +78,21 @@ describe('omnibus on memory://', () => {
     expect(new Set(out.ids).size).toBe(3);
   });
 
-  it('stats on a transport without inspect exits 1 with a message that says so', async () => {
-    const result = await runCli(['stats', 't'], { env: MEMORY });
+  it('stats of a topic nobody uses reports no group', async () => {
+    const result = await runCli(['stats', 't', '--json'], { env: MEMORY });
+    expect(result.code, result.stderr).toBe(0);
+    expect(JSON.parse(result.stdout)).toMatchObject({ transport: 'memory', topics: [{ topic: 't', groups: [] }] });
+  });
+
+  it('dlq show of an id that is not there exits 1 and names it', async () => {
+    const result = await runCli(['dlq', 'show', 't', 'no-such-id', '--wait', '0'], { env: MEMORY });
     expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(/the memory transport cannot report depth and lag/);
+    expect(result.stderr).toMatch(/no dead letter with id no-such-id in t\.dlq/);
+  });
+
+  it('tail --from-beginning says that no transport can start a group at the beginning yet', async () => {
+    const result = await runCli(['tail', 't', '--from-beginning'], { env: MEMORY });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/--from-beginning: the memory transport cannot start a new group at the beginning of a topic/);
   });
 });

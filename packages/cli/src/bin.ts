@@ -20,5 +20,9 @@ process.on('SIGTERM', onSignal);
 
 const code = await main(process.argv.slice(2), processIo(interrupt.signal));
 process.exitCode = code;
-// Nothing of a command may keep the process alive after it returned (a client's timer, a socket).
+// Nothing of a command may keep the process alive after it returned (a client's timer, a socket);
+// but process.exit drops what a pipe has not taken yet (a 2 MB `dlq list --json` into a slow
+// reader), so the clock starts once stdout and stderr are flushed.
+const flushed = (stream: NodeJS.WriteStream) => new Promise<void>((resolve) => stream.write('', () => resolve()));
+await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
 setTimeout(() => process.exit(code), 2_000).unref();

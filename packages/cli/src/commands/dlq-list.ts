@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import type { CommandContext } from '../context.js';
 import type { DeadLetterView } from '../dead-letters/dead-letter.js';
 import { filterOf, matches, type FilterFlags } from '../dead-letters/filter.js';
-import { incompleteNote, look, releaseAll, type ScanTimingFlags } from '../dead-letters/look.js';
+import { incompleteNote, look, releaseByClosing, type ScanTimingFlags } from '../dead-letters/look.js';
 import { cell, table } from '../table.js';
 import { withFilters, withTimings } from './dlq-options.js';
 import type { Runner } from './runner.js';
@@ -33,9 +33,9 @@ async function list(context: CommandContext, flags: ListFlags, topic: string): P
       (view) => matches(filter, view),
       (kept) => filter.limit !== undefined && kept >= filter.limit,
     );
-    await releaseAll(looked);
+    await releaseByClosing(looked);
     const letters = looked.kept.map((k) => k.view);
-    const note = incompleteNote(looked.end);
+    const note = incompleteNote(looked.end, looked.scan.unseen);
     if (flags.json) context.print(JSON.stringify({ topic, deadLetterTopic, count: letters.length, complete: note === undefined, deadLetters: letters }));
     else printTable(context, letters);
     context.say(`${letters.length} dead letter${letters.length === 1 ? '' : 's'} in ${deadLetterTopic}${letters.length < looked.seen ? ` match (${looked.seen} read)` : ''}`);

@@ -40,11 +40,16 @@ async function purge(context: CommandContext, flags: PurgeFlags, topic: string):
     const go = count > 0 && looked.end !== 'interrupted' && (flags.yes || (await confirm(context.io, `delete ${count} dead letter${count === 1 ? '' : 's'} of ${deadLetterTopic} for good?`)));
     // Exactly the dead letters that were counted (and shown in the question) are deleted.
     const purged = go ? looked.kept.map((k) => k.delivery) : [];
-    await Promise.all(purged.map((delivery) => delivery.ack()));
+    await Promise.all(
+      purged.map(async (delivery) => {
+        await delivery.ack();
+        await looked.scan.removed(delivery.message);
+      }),
+    );
     await releaseAll(looked);
     if (flags.json) context.print(JSON.stringify({ deadLetterTopic, purged: purged.length }));
     context.say(count === 0 ? `no dead letter to purge in ${deadLetterTopic}` : go ? `purged ${purged.length} dead letter${purged.length === 1 ? '' : 's'} of ${deadLetterTopic}` : 'nothing purged');
-    const note = incompleteNote(looked.end);
+    const note = incompleteNote(looked.end, looked.scan.unseen);
     if (note && go) context.say(note);
   } finally {
     await bus.close().catch(() => {});

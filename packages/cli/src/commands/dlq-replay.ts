@@ -4,7 +4,7 @@ import type { CommandContext } from '../context.js';
 import { viewOf, type DeadLetterView } from '../dead-letters/dead-letter.js';
 import { expectedDeadLetters } from '../dead-letters/expected.js';
 import { filterOf, matches, type FilterFlags } from '../dead-letters/filter.js';
-import type { ScanTimingFlags } from '../dead-letters/look.js';
+import { HOLD_WINDOW, incompleteNote, type ScanTimingFlags } from '../dead-letters/look.js';
 import { Replayer } from '../dead-letters/replayer.js';
 import { DeadLetterScan, type ScanEnd } from '../dead-letters/scan.js';
 import { CommandFailed } from '../exit-codes.js';
@@ -20,8 +20,6 @@ interface ReplayFlags extends FilterFlags, ScanTimingFlags {
   readonly json?: boolean;
 }
 
-/** Dead letters handed over at once while replaying (held ones, that the filters leave, included). */
-const REPLAY_WINDOW = 1_000;
 
 export function dlqReplayCommand(dlq: Command, run: Runner): void {
   const command = dlq
@@ -51,10 +49,11 @@ async function replay(context: CommandContext, flags: ReplayFlags, topic: string
   const held: Delivery[] = [];
   let failure: unknown;
   let end: ScanEnd;
+  let unseen = 0;
   const progress = progressFor(context.io, flags.dryRun ? 'dry run' : 'replaying');
   try {
     const expected = await expectedDeadLetters(bus, deadLetterTopic);
-    const scan = new DeadLetterScan(bus, { topic: deadLetterTopic, window: REPLAY_WINDOW, firstWaitMs: flags.wait, idleMs: flags.idle, expected, signal: context.io.interrupt, onError: (error) => context.say(`warning: ${error.message}`) });
+    const scan = new DeadLetterScan(bus, { topic: deadLetterTopic, window: HOLD_WINDOW, firstWaitMs: flags.wait, idleMs: flags.idle, expected, signal: context.io.interrupt, onError: (error) => context.say(`warning: ${error.message}`) });
     const replayer = new Replayer(bus, { batchSize: flags.batch, rate: flags.rate, signal: context.io.interrupt });
     let accepted = 0;
     const keep = (delivery: Delivery) => {
@@ -78,7 +77,7 @@ async function replay(context: CommandContext, flags: ReplayFlags, topic: string
         return;
       }
       try {
-        await replayer.replay(delivery, target);
+        if ((await replayer.replay(delivery, target)) === 'replayed') await scan.removed(delivery.message);
         counts.replayed = replayer.replayed;
       } catch (error) {
         counts.failed += 1;
@@ -87,16 +86,21 @@ async function replay(context: CommandContext, flags: ReplayFlags, topic: string
       }
       progress.update(counts, expected);
     });
-    await Promise.allSettled(held.map((delivery) => delivery.nack()));
+    // A dry run settled nothing: closing releases all at once. A replay acked some: nack the
+    // others (on Kafka an unsettled offset would hold back the commit of the acked ones after it).
+    if (!flags.dryRun) await Promise.allSettled(held.map((delivery) => delivery.nack()));
     await scan.close();
+    unseen = scan.unseen;
   } finally {
     progress.stop();
     await bus.close().catch(() => {});
   }
   if (flags.dryRun) {
-    if (flags.json) context.print(JSON.stringify({ deadLetterTopic, dryRun: true, wouldReplay }));
+    const note = incompleteNote(end, unseen);
+    if (flags.json) context.print(JSON.stringify({ deadLetterTopic, dryRun: true, complete: note === undefined, wouldReplay }));
     else for (const view of wouldReplay) context.print(`${view.id}\t${view.group ?? '-'}\t${view.reason ?? '-'}\t-> ${view.originalTopic ?? '-'}`);
     context.say(`dry run: ${wouldReplay.length} dead letter${wouldReplay.length === 1 ? '' : 's'} of ${deadLetterTopic} would be replayed, nothing was changed`);
+    if (note) context.say(note);
     return;
   }
   if (flags.json) context.print(JSON.stringify({ deadLetterTopic, dryRun: false, ...counts, interrupted: end === 'interrupted' }));
@@ -104,7 +108,9 @@ async function replay(context: CommandContext, flags: ReplayFlags, topic: string
   context.say(`replayed ${counts.replayed} dead letter${counts.replayed === 1 ? '' : 's'} of ${deadLetterTopic}${kept}`);
   if (failure !== undefined) throw new CommandFailed(`a republish failed, the replay stopped (the dead letters not replayed are still in ${deadLetterTopic}): ${(failure as Error)?.message ?? String(failure)}`);
   if (end === 'interrupted') throw new CommandFailed(`interrupted: the dead letters not replayed yet are still in ${deadLetterTopic}; run the same command again to go on`);
-  if (end === 'window-full') context.say(`stopped: ${REPLAY_WINDOW} dead letters that are kept fill the read window; more may remain`);
+  if (end === 'window-full') context.say(`stopped: ${HOLD_WINDOW} dead letters that are kept fill the read window; more may remain`);
+  const note = incompleteNote(end === 'idle' ? end : 'enough', unseen);
+  if (note) context.say(note);
 }
 
 /** The topic to republish to: the dead letter's original topic, when it names a valid one. */

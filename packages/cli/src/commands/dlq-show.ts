@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { bodyLine } from '../body-text.js';
 import type { CommandContext } from '../context.js';
 import type { DeadLetterView } from '../dead-letters/dead-letter.js';
-import { look, releaseAll, type ScanTimingFlags } from '../dead-letters/look.js';
+import { look, releaseByClosing, type ScanTimingFlags } from '../dead-letters/look.js';
 import { CommandFailed } from '../exit-codes.js';
 import { withTimings } from './dlq-options.js';
 import type { Runner } from './runner.js';
@@ -28,7 +28,7 @@ async function show(context: CommandContext, flags: ShowFlags, topic: string, id
   let letters: DeadLetterView[];
   try {
     const looked = await look(bus, deadLetterTopic, { ...flags, signal: context.io.interrupt, onError: (error) => context.say(`warning: ${error.message}`) }, (view) => view.id === id);
-    await releaseAll(looked);
+    await releaseByClosing(looked);
     letters = looked.kept.map((k) => k.view);
   } finally {
     await bus.close().catch(() => {});

@@ -3,12 +3,14 @@ import { deadLetterTopicOf, isOmnibusError, rawTopic, readDeadLetter, type Bus, 
 import type { Command } from 'commander';
 import { bodyLine, showBody } from '../body-text.js';
 import type { CommandContext } from '../context.js';
+import { CommandFailed } from '../exit-codes.js';
 import { whenAborted } from '../interrupted.js';
 import { positiveInteger } from '../parse-number.js';
 import type { Runner } from './runner.js';
 
 interface TailFlags {
   readonly json?: boolean;
+  readonly fromBeginning?: boolean;
   readonly group?: string;
   readonly limit?: number;
 }
@@ -20,6 +22,7 @@ export function tailCommand(program: Command, run: Runner): void {
     .argument('<topic>', 'topic name')
     .option('-g, --group <group>', "follow the dead letters of this group instead (what lands in <topic>.dlq from it)")
     .option('-l, --limit <n>', 'stop after this many messages', positiveInteger)
+    .option('--from-beginning', 'start at the oldest message the broker keeps, where the transport can (none can yet: it says so)')
     .option('--json', 'one JSON object per message (id, key, headers, envelope, body, metadata)')
     .addHelpText(
       'after',
@@ -35,6 +38,14 @@ async function tail(context: CommandContext, flags: TailFlags, name: string): Pr
   const topic = flags.group === undefined ? rawTopic(name) : deadLetterTopicOf(name);
   const group = `omnibus-tail-${randomBytes(4).toString('hex')}`;
   const bus = await context.openBus();
+  if (flags.fromBeginning) {
+    // Transport.subscribe has no start position (a new group sees what is published after it
+    // exists), so no transport can do it yet, though Kafka, Redis and NATS keep the history.
+    await bus.close().catch(() => {});
+    throw new CommandFailed(
+      `--from-beginning: the ${bus.transport.name} transport cannot start a new group at the beginning of a topic (the transport interface has no start position); without it, tail shows what is published from now on`,
+    );
+  }
   let shown = 0;
   let resolveLimit!: () => void;
   const limitReached = new Promise<void>((resolve) => (resolveLimit = resolve));

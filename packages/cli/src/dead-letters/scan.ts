@@ -1,4 +1,4 @@
-import { DEAD_LETTER_GROUP, type Bus, type Delivery, type TransportSubscription } from '@omnibus/core';
+import { DEAD_LETTER_GROUP, DeadLetterHeaders, type Bus, type Delivery, type TransportMessage, type TransportSubscription } from '@omnibus/core';
 
 /**
  * Reading a dead-letter topic without losing anything: a subscription of the group core keeps
@@ -7,6 +7,12 @@ import { DEAD_LETTER_GROUP, type Bus, type Delivery, type TransportSubscription 
  * visitor: it acks it (replay, purge) or holds it and releases it at the end (list, show, and
  * whatever a filter leaves). A held delivery is not handed over again while held, so a scan
  * sees each dead letter once; the transport's `nack` (or close) puts it back for the next reader.
+ *
+ * A dead letter held longer than the broker's redelivery timeout (Redis claimIdleMs, NATS
+ * ackWaitMs) is handed over again while the first copy is still held: such a copy is not
+ * visited (a list would show it twice, a replay republish it twice): it is held and released on
+ * close(), or acked with the first copy once the visitor says it removed that one (`removed`);
+ * a copy of one already removed is acked at once (released, it would come back).
  *
  * There is no end to a topic in the transport interface, so a scan ends when no dead letter came
  * for a while (`idleMs`; `firstWaitMs` before the first one), when the command says it has
@@ -46,8 +52,24 @@ export class DeadLetterScan {
   private timer: NodeJS.Timeout | undefined;
   private readonly pending = new Set<Promise<void>>();
   private endNow: ((end: ScanEnd) => void) | undefined;
-  /** Deliveries handed over so far. */
+  /** The dead letters handed over so far, by identity (see identityOf). */
+  private readonly identities = new Set<string>();
+  /** Copies handed over again while the first was held, by identity: released on close(). */
+  private readonly copies = new Map<string, Delivery[]>();
+  /** Identities the visitor removed (acked): their copies are acked too. */
+  private readonly removedIdentities = new Set<string>();
+  /** Distinct dead letters handed over so far. */
   seen = 0;
+
+  /**
+   * Dead letters the broker counted before the scan that it did not hand over, when it counts
+   * exactly: held by a reader that stopped without releasing them (a replay SIGKILLed halfway),
+   * until the broker redelivers them (Redis claimIdleMs, NATS ackWaitMs, Kafka's session
+   * timeout), or taken by another reader meanwhile.
+   */
+  get unseen(): number {
+    return Math.max(0, (this.settings.expected ?? 0) - this.seen);
+  }
   /** Deliveries the visitor holds (does not settle until the end). */
   held = 0;
 
@@ -99,7 +121,19 @@ export class DeadLetterScan {
 
   /** Release the subscription: anything still unsettled is redelivered to the next reader. */
   async close(): Promise<void> {
+    const copies = [...this.copies.values()].flat();
+    this.copies.clear();
+    await Promise.allSettled(copies.map((delivery) => delivery.nack()));
     await this.subscription?.close();
+  }
+
+  /** The visitor acked this dead letter (replayed, purged): ack its copies, now and later. */
+  async removed(message: TransportMessage): Promise<void> {
+    const identity = identityOf(message);
+    this.removedIdentities.add(identity);
+    const copies = this.copies.get(identity) ?? [];
+    this.copies.delete(identity);
+    await Promise.allSettled(copies.map((delivery) => delivery.ack()));
   }
 
   private deliver(delivery: Delivery, visit: (delivery: Delivery) => Promise<void> | void): void {
@@ -108,6 +142,16 @@ export class DeadLetterScan {
       void delivery.nack().catch(() => {});
       return;
     }
+    const identity = identityOf(delivery.message);
+    if (this.removedIdentities.has(identity)) {
+      void delivery.ack().catch(() => {});
+      return;
+    }
+    if (this.identities.has(identity)) {
+      this.copies.set(identity, [...(this.copies.get(identity) ?? []), delivery]);
+      return;
+    }
+    this.identities.add(identity);
     this.seen += 1;
     clearTimeout(this.timer);
     const visiting = Promise.resolve()
@@ -128,4 +172,12 @@ export class DeadLetterScan {
     const wait = expected !== undefined && this.seen >= expected ? AFTER_EXPECTED_IDLE_MS : this.seen === 0 ? firstWaitMs : idleMs;
     this.timer = setTimeout(() => this.end('idle'), wait);
   }
+}
+
+/**
+ * What makes a dead letter itself: the message id (the original's), the group that dead-lettered
+ * it and when (one message dead-lettered by two groups, or again after a replay, is two).
+ */
+export function identityOf(message: TransportMessage): string {
+  return JSON.stringify([message.id, message.headers[DeadLetterHeaders.group] ?? '', message.headers[DeadLetterHeaders.lastFailureAt] ?? '']);
 }
