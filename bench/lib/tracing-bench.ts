@@ -38,6 +38,11 @@ export interface TracingFigures {
   readonly msgsPerSec: number | undefined;
   readonly usPerMsg: number | undefined;
   readonly cpuUsPerMsg: number | undefined;
+  /**
+   * Per round, this setting's CPU µs/msg minus `none`'s of the same round (paired, so a round
+   * on a busier machine does not count against one setting only): median, lowest, highest.
+   */
+  readonly addedCpuUs: { readonly median: number; readonly min: number; readonly max: number } | undefined;
 }
 
 export interface TracingTargetResult {
@@ -134,11 +139,27 @@ async function runOnce(config: BenchConfig, plan: RunPlan, kind: Instrumentation
   };
 }
 
+function pairedAdded(runs: readonly TracingRun[], kind: InstrumentationKind): TracingFigures['addedCpuUs'] {
+  const diffs: number[] = [];
+  for (const run of runs) {
+    if (run.kind !== kind) continue;
+    const base = runs.find((r) => r.kind === 'none' && r.round === run.round);
+    if (base) diffs.push(run.cpuUsPerMsg - base.cpuUsPerMsg);
+  }
+  const mid = median(diffs);
+  return mid === undefined ? undefined : { median: mid, min: Math.min(...diffs), max: Math.max(...diffs) };
+}
+
 function mediansOf(runs: readonly TracingRun[]): Record<InstrumentationKind, TracingFigures> {
   const of = (kind: InstrumentationKind, pick: (run: TracingRun) => number) => median(runs.filter((r) => r.kind === kind).map(pick));
   const out = {} as Record<InstrumentationKind, TracingFigures>;
   for (const kind of INSTRUMENTATIONS) {
-    out[kind] = { msgsPerSec: of(kind, (r) => r.msgsPerSec), usPerMsg: of(kind, (r) => r.usPerMsg), cpuUsPerMsg: of(kind, (r) => r.cpuUsPerMsg) };
+    out[kind] = {
+      msgsPerSec: of(kind, (r) => r.msgsPerSec),
+      usPerMsg: of(kind, (r) => r.usPerMsg),
+      cpuUsPerMsg: of(kind, (r) => r.cpuUsPerMsg),
+      addedCpuUs: kind === 'none' ? undefined : pairedAdded(runs, kind),
+    };
   }
   return out;
 }
