@@ -119,11 +119,9 @@ describe.concurrent('omnibus dlq', () => {
         expect(listed.deadLetters.filter((l) => l.group === 'audit').every((l) => l.reason === 'explicit')).toBe(true);
         expect(all.stderr).toMatch(new RegExp(`${ORDERS + REVIEWS} dead letters in ${topic}\\.dlq`));
 
-        // filters: --group, --reason and --since together; --limit.
-        const reviews = await dlq('list', topic, '--json', '--group', 'audit', '--reason', 'explicit,invalid', '--since', '10m', '--idle', '1000');
-        expect(json<ListOutput>(reviews).deadLetters.map((l) => l.group)).toEqual(Array(REVIEWS).fill('audit'));
-        expect(reviews.stderr).toMatch(new RegExp(`${REVIEWS} dead letters in ${topic}\\.dlq match \\(${ORDERS + REVIEWS} read\\)`));
-        expect(json<ListOutput>(await dlq('list', topic, '--json', '--limit', '3', '--idle', '1000')).count).toBe(3);
+        // filters: --group, --reason, --since and --limit together: 3 of the 5 audit ones.
+        const reviews = json<ListOutput>(await dlq('list', topic, '--json', '--group', 'audit', '--reason', 'explicit,invalid', '--since', '10m', '--limit', '3', '--idle', '1000'));
+        expect(reviews.deadLetters.map((l) => [l.group, l.reason])).toEqual(Array(3).fill(['audit', 'explicit']));
 
         // show: one dead letter in full.
         const id = service.ids[7] as string;

@@ -1,12 +1,12 @@
 // `omnibus stats` against every real broker, as a user runs it: the depth of a group with no
-// consumer, as JSON and as a table, where the transport can inspect (bus.inspect); where it cannot,
+// consumer, as JSON and as a table (repeated with --watch until Ctrl-C), where the transport can inspect (bus.inspect); where it cannot,
 // exit 1 with a message that says so. The four brokers run side by side.
 import { randomBytes } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { rawTopic, type Bus, type TopicInspection } from '@omnibus/core';
 import { BROKER_KINDS, describeWithBroker } from '@omnibus/test-support';
 import { cliBroker } from './cli-broker.js';
-import { runCli } from './run-cli.js';
+import { runCli, startCli } from './run-cli.js';
 
 describe.concurrent('omnibus stats', () => {
   for (const kind of BROKER_KINDS) {
@@ -38,11 +38,15 @@ describe.concurrent('omnibus stats', () => {
         // Waiting is the depth; a log broker may only measure it as lag.
         expect(idle?.waiting?.value ?? idle?.lag?.value, JSON.stringify(report)).toBe(3);
 
-        const readable = await runCli([...broker.globalArgs, 'stats', topic]);
-        expect(readable.code, readable.stderr).toBe(0);
-        const row = readable.stdout.split('\n').find((line) => line.startsWith(`${topic} `) && line.includes(' idle '));
-        expect(row, readable.stdout).toMatch(/ ~?3 /);
-        expect(readable.stdout).toMatch(/^TOPIC\s+GROUP\s+WAITING\s+IN-FLIGHT\s+RETRYING\s+LAG\s+DELAYED\s+DEAD-LETTERED$/m);
+        // The table, again every 200 ms with --watch, until Ctrl-C.
+        const watch = startCli([...broker.globalArgs, 'stats', topic, '--watch', '200']);
+        await watch.waitFor(/^TOPIC(?:.|\n)*^TOPIC/m, 'stdout');
+        watch.interrupt();
+        const watched = await watch.done;
+        expect(watched.code, watched.stderr).toBe(0);
+        expect(watched.stdout).toMatch(/^TOPIC\s+GROUP\s+WAITING\s+IN-FLIGHT\s+RETRYING\s+LAG\s+DELAYED\s+DEAD-LETTERED$/m);
+        const row = watched.stdout.split('\n').find((line) => line.startsWith(`${topic} `) && line.includes(' idle '));
+        expect(row, watched.stdout).toMatch(/ ~?3 /);
       });
     });
   }

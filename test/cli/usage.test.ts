@@ -1,11 +1,13 @@
 // The command line itself, with no broker: bad usage exits 2 with a message that says what to
-// do, --help works on every command, and what memory:// can show in one process.
+// do, --help works on every command, and what memory:// can show in one process. Parsing and help
+// are checked in this process (run-main.ts); one case of each, and everything else, through the bin.
 import { describe, expect, it } from 'vitest';
 import { runCli, TOPICS_FIXTURE } from './run-cli.js';
+import { runMain } from './run-main.js';
 
 const MEMORY = { OMNIBUS_URL: 'memory://' };
 
-// Concurrent: every case is a process of its own, and most of its time is Node starting up.
+// Concurrent: a bin case is a process of its own, and most of its time is Node starting up.
 describe.concurrent('omnibus: usage', () => {
   it.each([
     [['frobnicate'], /unknown command 'frobnicate'/],
@@ -20,19 +22,27 @@ describe.concurrent('omnibus: usage', () => {
     [['publish', 'bad topic!', '--data', '{}'], /not a valid topic name/],
     [['dlq'], /Usage: omnibus dlq/],
   ])('omnibus %j exits 2 and says why', async (args, message) => {
-    const result = await runCli(args, { env: MEMORY });
+    const result = await runMain(args, MEMORY);
     expect(result.stderr).toMatch(message);
     expect(result.code, result.stderr).toBe(2);
   });
 
+  it('the bin itself exits 2 on bad usage and 0 on --help', async () => {
+    const [bad, help] = await Promise.all([runCli(['frobnicate']), runCli(['dlq', 'replay', '--help'])]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/unknown command 'frobnicate'/);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/^Usage: omnibus dlq replay/);
+  });
+
   it('without a broker URL, a command that needs one exits 2 and names --url and OMNIBUS_URL', async () => {
-    const result = await runCli(['publish', 't', '--data', '{}']);
+    const result = await runMain(['publish', 't', '--data', '{}']);
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/pass --url <url> or set OMNIBUS_URL/);
   });
 
   it('dlq purge without --yes and without a terminal exits 2 before connecting', async () => {
-    const result = await runCli(['dlq', 'purge', 't'], { env: { OMNIBUS_URL: 'amqp://127.0.0.1:1' } });
+    const result = await runMain(['dlq', 'purge', 't'], { OMNIBUS_URL: 'amqp://127.0.0.1:1' });
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/pass --yes to confirm/);
   });
@@ -40,7 +50,7 @@ describe.concurrent('omnibus: usage', () => {
   it.each([[[]], [['publish']], [['tail']], [['stats']], [['dlq']], [['dlq', 'list']], [['dlq', 'show']], [['dlq', 'replay']], [['dlq', 'purge']], [['asyncapi']], [['doctor']]])(
     'omnibus %j --help exits 0 with usage on stdout',
     async (args) => {
-      const result = await runCli([...args, '--help']);
+      const result = await runMain([...args, '--help']);
       expect(result.code).toBe(0);
       expect(result.stdout).toMatch(/^Usage: omnibus/);
     },
@@ -65,7 +75,7 @@ describe.concurrent('omnibus on memory://', () => {
   });
 
   it('publish of a body that is not JSON exits 1', async () => {
-    const result = await runCli(['publish', 't', '--data', '{oops'], { env: MEMORY });
+    const result = await runMain(['publish', 't', '--data', '{oops'], MEMORY);
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/--data is not JSON/);
   });
@@ -91,7 +101,7 @@ describe.concurrent('omnibus on memory://', () => {
   });
 
   it('tail --from-beginning says that no transport can start a group at the beginning yet', async () => {
-    const result = await runCli(['tail', 't', '--from-beginning'], { env: MEMORY });
+    const result = await runMain(['tail', 't', '--from-beginning'], MEMORY);
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/--from-beginning: the memory transport cannot start a new group at the beginning of a topic/);
   });
