@@ -1,5 +1,6 @@
 // `omnibus dlq` against every real broker, run as a user runs it (the bin as a child process): a
-// service's group dead-letters 500 orders (and another group 5 more, for the filters); list shows
+// service's group dead-letters 500 orders (and another group 5 more, for the filters, which
+// `tail --group` follows as they come); list shows
 // them with their reason, the filters narrow them, show gives one in full; a replay is interrupted
 // with Ctrl-C, then SIGKILLed halfway, then run again: the fixed handler ends up with every order at
 // least once and no dead letter of that group is left; purge --yes deletes the rest.
@@ -44,14 +45,11 @@ class Service {
     readonly topic: string,
   ) {}
 
-  static async start(broker: CliBroker): Promise<Service> {
-    const name = `orders-${randomBytes(3).toString('hex')}`;
-    const service = new Service(await broker.openBus(), name);
-    await service.run();
-    return service;
+  static async create(broker: CliBroker): Promise<Service> {
+    return new Service(await broker.openBus(), `orders-${randomBytes(3).toString('hex')}`);
   }
 
-  private async run(): Promise<void> {
+  async run(): Promise<void> {
     const orders = defineTopic(this.topic, z.object({ n: z.number().int() }));
     // A group of the test's own on the dead-letter topic, to know when all dead letters are there.
     await this.bus.subscribe(
@@ -105,8 +103,17 @@ describe.concurrent('omnibus dlq', () => {
       });
 
       it('lists, filters and shows dead letters; a replay interrupted, then killed, then run again loses none; purge --yes deletes the rest', { timeout: 150_000 }, async () => {
-        service = await Service.start(broker);
+        service = await Service.create(broker);
         const { topic } = service;
+
+        // tail --group follows what one group dead-letters, from before the service starts.
+        const tail = startCli([...broker.globalArgs, 'tail', topic, '--group', 'audit', '--limit', String(REVIEWS), '--json'], { timeoutMs: 90_000 });
+        await tail.waitFor(/tailing \S+\.dlq with temporary group/);
+        await service.run();
+        const tailed = await tail.done;
+        expect(tailed.code, tailed.stderr).toBe(0);
+        const reviewed = tailed.stdout.split('\n').filter(Boolean).map((line) => JSON.parse(line) as { deadLetter: { group: string; reason: string; originalTopic: string } });
+        expect(reviewed.map((m) => [m.deadLetter.group, m.deadLetter.reason, m.deadLetter.originalTopic])).toEqual(Array(REVIEWS).fill(['audit', 'explicit', topic]));
 
         // list: every dead letter, with its group and reason, and nothing consumed.
         const all = await dlq('list', topic, '--json', '--wait', '10000', '--idle', '1500');

@@ -1,6 +1,9 @@
 // The command line itself, with no broker: bad usage exits 2 with a message that says what to
 // do, --help works on every command, and what memory:// can show in one process. Parsing and help
 // are checked in this process (run-main.ts); one case of each, and everything else, through the bin.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli, TOPICS_FIXTURE } from './run-cli.js';
 import { runMain } from './run-main.js';
@@ -86,6 +89,22 @@ describe.concurrent('omnibus on memory://', () => {
     const out = JSON.parse(result.stdout) as { published: number; ids: string[] };
     expect(out.published).toBe(3);
     expect(new Set(out.ids).size).toBe(3);
+  });
+
+  it('publish --file takes JSON lines; a file that is not there is bad usage', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'omnibus-publish-'));
+    try {
+      const file = join(dir, 'orders.jsonl');
+      writeFileSync(file, '{"n":1}\n\n{"n":2}\n');
+      const result = await runMain(['publish', 't', '--file', file, '--json'], MEMORY);
+      expect(result.code, result.stderr).toBe(0);
+      expect(JSON.parse(result.stdout)).toMatchObject({ topic: 't', published: 2 });
+      const missing = await runMain(['publish', 't', '--file', join(dir, 'nope.jsonl')], MEMORY);
+      expect(missing.code).toBe(2);
+      expect(missing.stderr).toMatch(/--file .*nope\.jsonl: cannot read it \(ENOENT\)/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('stats of a topic nobody uses reports no group', async () => {

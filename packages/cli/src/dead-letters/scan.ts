@@ -164,12 +164,20 @@ export class DeadLetterScan {
     this.pending.add(visiting);
   }
 
-  /** The idle timer runs only while no visit is in progress: a slow republish is not idleness. */
+  /**
+   * The idle timer runs only while no visit is in progress: a slow republish is not idleness.
+   * While the broker counted more dead letters than were handed over, the rest are known to be
+   * there (released by a read that just ended, and on their way back: Redis moves them with its
+   * scheduler), so the idle time is doubled, up to the wait for the first one (not more: a count
+   * that is off by one would make every read wait that long).
+   */
   private armIdle(): void {
     if (this.state.kind !== 'reading' || this.pending.size > 0) return;
     clearTimeout(this.timer);
     const { expected, firstWaitMs, idleMs } = this.settings;
-    const wait = expected !== undefined && this.seen >= expected ? AFTER_EXPECTED_IDLE_MS : this.seen === 0 ? firstWaitMs : idleMs;
+    let wait: number;
+    if (expected === undefined) wait = this.seen === 0 ? firstWaitMs : idleMs;
+    else wait = this.seen >= expected ? AFTER_EXPECTED_IDLE_MS : Math.max(idleMs, Math.min(firstWaitMs, 2 * idleMs));
     this.timer = setTimeout(() => this.end('idle'), wait);
   }
 }
