@@ -19,7 +19,7 @@ export function dlqPurgeCommand(dlq: Command, run: Runner): void {
     .description('delete dead letters for good (asks first, unless --yes)')
     .argument('<topic>', 'the topic whose dead letters to delete (reads <topic>.dlq)')
     .option('-y, --yes', 'do not ask (needed when stdin is not a terminal)')
-    .option('--json', 'print JSON: { deadLetterTopic, purged }');
+    .option('--json', 'print JSON: { deadLetterTopic, purged, kept } (kept: read and left, not matching the filters)');
   withTimings(withFilters(command)).action(run<[string], PurgeFlags>(purge));
 }
 
@@ -47,8 +47,10 @@ async function purge(context: CommandContext, flags: PurgeFlags, topic: string):
       }),
     );
     await releaseAll(looked);
-    if (flags.json) context.print(JSON.stringify({ deadLetterTopic, purged: purged.length }));
-    context.say(count === 0 ? `no dead letter to purge in ${deadLetterTopic}` : go ? `purged ${purged.length} dead letter${purged.length === 1 ? '' : 's'} of ${deadLetterTopic}` : 'nothing purged');
+    const kept = looked.seen - purged.length;
+    if (flags.json) context.print(JSON.stringify({ deadLetterTopic, purged: purged.length, kept }));
+    const left = kept > 0 ? ` (${kept} left: not matching the filters${go ? '' : ' or not confirmed'})` : '';
+    context.say(`${count === 0 ? `no dead letter to purge in ${deadLetterTopic}` : go ? `purged ${purged.length} dead letter${purged.length === 1 ? '' : 's'} of ${deadLetterTopic}` : 'nothing purged'}${left}`);
     const note = incompleteNote(looked.end, looked.scan.unseen);
     if (note && go) context.say(note);
   } finally {
