@@ -21,7 +21,8 @@ export interface CliBroker {
 
 /**
  * Broker timeouts that decide how soon what a killed process held comes back: a dead letter held
- * by a SIGKILLed replay is redelivered after Redis' claimIdleMs, NATS' ackWaitMs, Kafka's session
+ * by a SIGKILLed replay is redelivered after Redis' claimIdleMs (1 s here: it also makes a long read get
+ * copies of what it holds, which the CLI must see once), NATS' ackWaitMs, Kafka's session
  * timeout, RabbitMQ at once (the connection closed).
  */
 export function cliBroker(endpoint: AvailableBroker, label: string): CliBroker {
@@ -50,7 +51,7 @@ function perKind(endpoint: AvailableBroker, tag: string): { options: Record<stri
     }
     case 'redis': {
       const prefix = `${tag}:`;
-      return { options: { prefix, claimIdleMs: 3_000, blockMs: 500 }, cleanup: () => deleteRedisPrefix(endpoint.url, prefix) };
+      return { options: { prefix, claimIdleMs: 1_000, blockMs: 500 }, cleanup: () => deleteRedisPrefix(endpoint.url, prefix) };
     }
     case 'nats': {
       const { streamPrefix, subjectPrefix } = uniquePrefixes(tag.replace(/-/g, '_'));
