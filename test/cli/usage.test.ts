@@ -65,7 +65,7 @@ describe.concurrent('omnibus on memory://', () => {
     const result = await runCli(['doctor', '--json'], { env: MEMORY });
     expect(result.code, result.stderr).toBe(0);
     const report = JSON.parse(result.stdout) as { connected: boolean; transport: string; capabilities: { maxMessageBytes: number } };
-    expect(report).toMatchObject({ connected: true, transport: 'memory' });
+    expect(report).toMatchObject({ connected: true, transport: 'memory', broker: { product: 'Omnibus memory broker (in this process)' } });
     expect(report.capabilities.maxMessageBytes).toBeGreaterThan(0);
   });
 

@@ -12,6 +12,7 @@ import type { ContractCase } from './hardening.js';
 const Job = z.object({ n: z.number() });
 
 const canDeleteGroups = { check: (transport: Transport) => typeof transport.deleteGroup === 'function', reason: 'transport has no deleteGroup()' };
+const describesBroker = { check: (transport: Transport) => typeof transport.brokerInfo === 'function', reason: 'transport has no brokerInfo()' };
 const reportsHealth = { check: (transport: Transport) => typeof transport.health === 'function', reason: 'transport has no health()' };
 
 export const operationCases: readonly ContractCase[] = [
@@ -78,6 +79,18 @@ export const operationCases: readonly ContractCase[] = [
       await bus.close();
       expect(bus.health()).toMatchObject({ status: 'unhealthy', live: false, ready: false });
       expect(bus.transport.health?.().state).toBe('closed');
+    },
+  },
+  {
+    name: 'brokerInfo names the broker and its version as the broker reports them',
+    promise: 'omnibus doctor prints the broker and its version',
+    requires: describesBroker,
+    async run({ pool }) {
+      const bus = await pool.open();
+      const info = await bus.transport.brokerInfo?.();
+      expect(info?.product).toMatch(/\S/);
+      if (info?.version !== undefined) expect(info.version).toMatch(/^\d+(\.\d+)*/);
+      for (const value of Object.values(info?.details ?? {})) expect(typeof value).toBe('string');
     },
   },
 ];

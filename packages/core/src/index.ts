@@ -46,6 +46,7 @@ export { redactingLogger } from './redacting-logger.js';
 export { redactingTransport } from './redacting-transport.js';
 export { parseOptions } from './validate.js';
 export type {
+  BrokerInfo,
   Transport,
   TransportCapabilities,
   TransportMessage,

@@ -182,6 +182,21 @@ export interface Transport {
   deleteGroup?(topic: string, group: string): Promise<void>;
   /** Optional. The connection's state now, synchronously (no broker round trip). */
   health?(): TransportHealth;
+  /**
+   * Optional. What the broker says of itself (product and version, as it reported them at
+   * connect or in one round trip), for `omnibus doctor` and support requests. Connects if needed.
+   */
+  brokerInfo?(): Promise<BrokerInfo>;
+}
+
+/** What a broker reports of itself (see Transport.brokerInfo). */
+export interface BrokerInfo {
+  /** The broker's product name, e.g. `RabbitMQ`, `Redis`, `nats-server`. */
+  readonly product: string;
+  /** Its version as it reports it; undefined when the protocol has no way to ask. */
+  readonly version: string | undefined;
+  /** Further facts the broker gives (cluster name, platform, mode), all printable. */
+  readonly details?: Readonly<Record<string, string>> | undefined;
 }
 
 /** What createBus hands a transport package's `createTransport`. */

@@ -9,6 +9,7 @@ import {
   type SubscribeParams,
   type Transport,
   type TransportCapabilities,
+  type BrokerInfo,
   type TransportHealth,
   type TransportInit,
   type TransportInspection,
@@ -207,6 +208,20 @@ export class KafkaTransport implements Transport {
     } finally {
       // Whatever was deleted, the next ensureGroup looks at the broker again.
       this.topology.forget(names);
+    }
+  }
+
+  /**
+   * Kafka's protocol has no version query (ApiVersions lists request versions, not a release), so
+   * the version is undefined; the cluster id, broker count and controller are what it tells.
+   */
+  async brokerInfo(): Promise<BrokerInfo> {
+    await this.connect();
+    try {
+      const cluster = await this.driver.describeCluster();
+      return { product: 'Apache Kafka', version: undefined, details: { clusterId: cluster.clusterId, brokers: String(cluster.brokers), controller: String(cluster.controller ?? 'none') } };
+    } catch (error) {
+      throw new ConnectionError(`kafka: describing the cluster failed: ${this.describe(error)}`, { cause: this.sanitize(error) });
     }
   }
 

@@ -11,6 +11,7 @@ import {
   type SubscribeParams,
   type Transport,
   type TransportCapabilities,
+  type BrokerInfo,
   type TransportHealth,
   type TransportInit,
   type TransportInspection,
@@ -151,6 +152,17 @@ class NatsTransport implements Transport {
     });
     // A later ensureGroup or subscribe must create the consumer again, not trust the cache.
     this.topology.forgetGroup(this.naming.stream(topic), group);
+  }
+
+  /** The server's INFO from the connection handshake (no extra round trip). */
+  async brokerInfo(): Promise<BrokerInfo> {
+    const { nc } = await this.ready();
+    const info = nc.info;
+    const details: Record<string, string> = {};
+    if (info?.server_name) details.server_name = info.server_name;
+    if (info?.cluster) details.cluster = info.cluster;
+    if (info) details.jetstream = String(info.jetstream === true);
+    return { product: 'nats-server', version: info?.version, details };
   }
 
   /** The connection's state from the client's status events (see health.ts and README "Health"). */

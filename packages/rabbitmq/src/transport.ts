@@ -8,6 +8,7 @@ import {
   type SubscribeParams,
   type Transport,
   type TransportCapabilities,
+  type BrokerInfo,
   type TransportHealth,
   type TransportInit,
   type TransportInspection,
@@ -139,6 +140,20 @@ class RabbitMQTransport implements Transport {
     this.ensured.delete(`${topic}\u0000${group}`);
     await this.connection.connect();
     await deleteGroup(this.deleteDeps, topic, group);
+  }
+
+  /** RabbitMQ's server properties from connection.start (no extra round trip). */
+  async brokerInfo(): Promise<BrokerInfo> {
+    this.assertOpen();
+    await this.connection.connect();
+    const properties = (this.connection.current?.connection.serverProperties ?? {}) as Readonly<Record<string, unknown>>;
+    const text = (name: string): string | undefined => (typeof properties[name] === 'string' ? properties[name] : undefined);
+    const details: Record<string, string> = {};
+    for (const name of ['platform', 'cluster_name']) {
+      const value = text(name);
+      if (value !== undefined) details[name] = value;
+    }
+    return { product: text('product') ?? 'RabbitMQ', version: text('version'), details };
   }
 
   /** The connection's state now (see health.ts). */

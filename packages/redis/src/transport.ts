@@ -11,6 +11,7 @@ import {
   type OutgoingMessage,
   type SubscribeParams,
   type Transport,
+  type BrokerInfo,
   type TransportHealth,
   type TransportInit,
   type TransportInspection,
@@ -224,6 +225,20 @@ export class RedisTransport implements Transport {
     } catch (error) {
       throw new ConnectionError(`deleting group "${group}" of topic "${topic}" in Redis failed: ${safeMessage(error, this.settings.secrets)}`, { cause: this.unreachable(client, error) });
     }
+  }
+
+  /** INFO server, one round trip (a server may rename or refuse INFO: then the version is unknown). */
+  async brokerInfo(): Promise<BrokerInfo> {
+    this.assertOpen();
+    const { client } = await this.open();
+    const text = await client.info('server').catch(() => '');
+    const fields = new Map(text.split(/\r?\n/).map((line) => line.split(':', 2) as [string, string | undefined]).filter(([name, value]) => value !== undefined && !name.startsWith('#')));
+    const details: Record<string, string> = {};
+    for (const name of ['redis_mode', 'os']) {
+      const value = fields.get(name);
+      if (value) details[name] = value;
+    }
+    return { product: fields.has('valkey_version') ? 'Valkey' : 'Redis', version: fields.get('redis_version'), details };
   }
 
   /** The state of the command connection and every consumer connection, from their events. */

@@ -33,13 +33,15 @@ async function doctor(context: CommandContext, flags: DoctorFlags): Promise<void
     const connectMs = Date.now() - started;
     const transport = bus.transport;
     const health = bus.health();
+    const broker = transport.brokerInfo ? await transport.brokerInfo().catch((error: unknown) => ({ error: error instanceof Error ? error.message : String(error) })) : undefined;
+    const brokerVersion = broker && 'product' in broker ? broker : null;
     const report = {
       url: url.shown,
       connected: true,
       connectMs,
       transport: transport.name,
-      // The transport interface has no version query (yet): said plainly rather than guessed.
-      brokerVersion: null,
+      // What the broker says of itself; null where the transport cannot ask (said plainly rather than guessed).
+      broker: brokerVersion,
       capabilities: transport.capabilities,
       features: {
         inspect: typeof transport.inspect === 'function',
@@ -58,7 +60,7 @@ async function doctor(context: CommandContext, flags: DoctorFlags): Promise<void
     context.print(
       [
         `${s.green('connected')} to ${url.shown} in ${connectMs} ms (transport ${s.bold(transport.name)}, connection ${health.transport.state})`,
-        'broker version:      not reported (the transport interface has no version query)',
+        `broker:              ${describeBroker(broker)}`,
         `delayed publish:     ${c.delayedPublish}`,
         `delayed redelivery:  ${c.delayedRedelivery}`,
         `redelivery headers:  ${yes(c.redeliveryHeaders)}`,
@@ -74,4 +76,11 @@ async function doctor(context: CommandContext, flags: DoctorFlags): Promise<void
       if (!isOmnibusError(error)) throw error;
     });
   }
+}
+
+function describeBroker(broker: { product: string; version: string | undefined; details?: Readonly<Record<string, string>> | undefined } | { error: string } | undefined): string {
+  if (broker === undefined) return 'not reported (the transport has no brokerInfo)';
+  if ('error' in broker) return `not reported (${broker.error})`;
+  const details = Object.entries(broker.details ?? {}).map(([name, value]) => `${name} ${value}`);
+  return [`${broker.product} ${broker.version ?? '(version not reported by the protocol)'}`, ...details].join(', ');
 }

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { ClosedError, ConfigError } from '../errors.js';
 import type { TransportHealth } from '../health.js';
 import type { GroupInspection, TransportInspection } from '../inspection.js';
-import type { Transport, TransportCapabilities, TransportInit, TransportSubscription, SubscribeParams, OutgoingMessage } from '../transport.js';
+import type { BrokerInfo, Transport, TransportCapabilities, TransportInit, TransportSubscription, SubscribeParams, OutgoingMessage } from '../transport.js';
 import { parseOptions } from '../validate.js';
 import { FaultOptionsSchema, seededRandom } from './faults.js';
 import { MemoryBroker, MemoryConsumer } from './memory-broker.js';
@@ -136,6 +136,10 @@ class MemoryTransport implements Transport {
       throw new ConfigError('group', `group "${group}" of topic "${topic}" still has a subscription: close it before deleting the group`);
     }
     this.broker.deleteGroup(topic, group);
+  }
+
+  async brokerInfo(): Promise<BrokerInfo> {
+    return { product: 'Omnibus memory broker (in this process)', version: undefined };
   }
 
   health(): TransportHealth {

@@ -161,6 +161,8 @@ export interface KafkaDriver {
   deleteGroup(groupId: string): Promise<GroupDeletion>;
   /** One cheap round trip to the cluster (metadata), which also re-dials a lost connection. */
   probe(): Promise<void>;
+  /** The cluster as the broker describes it (id, brokers, controller). Kafka has no version query. */
+  describeCluster(): Promise<{ readonly clusterId: string; readonly brokers: number; readonly controller: number | null }>;
   /**
    * Commit offsets for a group that has no members, by joining it briefly. Used to
    * record where a new group starts.

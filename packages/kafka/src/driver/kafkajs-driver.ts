@@ -204,6 +204,11 @@ export class KafkajsDriver implements KafkaDriver {
     await this.admin.describeCluster();
   }
 
+  async describeCluster(): Promise<{ readonly clusterId: string; readonly brokers: number; readonly controller: number | null }> {
+    const cluster = await this.admin.describeCluster();
+    return { clusterId: cluster.clusterId, brokers: cluster.brokers.length, controller: cluster.controller };
+  }
+
   async commitAsTemporaryMember(groupId: string, topics: readonly string[], offsets: readonly PartitionOffset[], timeoutMs: number): Promise<void> {
     // kafkajs can only commit as a group member (admin.setOffsets joins too, and then
     // waits a whole fetch cycle). Join with a fast-polling member, commit, leave.
