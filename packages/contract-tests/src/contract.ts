@@ -22,6 +22,7 @@ import { BusPool, gate, range, uniqueName, type MakeTransport } from './fixtures
 import { hardeningCases } from './hardening.js';
 import { inspectionCases } from './inspection.js';
 import { operationCases } from './operations.js';
+import { boundedCases } from './bounded.js';
 
 export interface ContractOptions {
   /** Upper bound for each wait on a message, in ms (default 20 s). Slow brokers may raise it. */
@@ -620,7 +621,7 @@ export function describeTransportContract(name: string, makeTransport: MakeTrans
       });
     });
 
-    const table = { hardening: hardeningCases, inspection: inspectionCases, operations: operationCases };
+    const table = { hardening: hardeningCases, inspection: inspectionCases, operations: operationCases, bounded: boundedCases };
     for (const [section, cases] of Object.entries(table)) describe(section, () => {
       for (const contractCase of cases) {
         it(contractCase.name, async (ctx) => {

@@ -5,3 +5,4 @@ export type { MakeTransport } from './fixtures.js';
 export { hardeningCases } from './hardening.js';
 export type { ContractCase, CaseContext } from './hardening.js';
 export { inspectionCases } from './inspection.js';
+export { boundedCases } from './bounded.js';

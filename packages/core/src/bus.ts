@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { Codec } from './codec.js';
 import { Consumer, DEAD_LETTER_GROUP } from './consumer.js';
 import { DEAD_LETTER_HEADROOM_BYTES } from './dead-letter.js';
-import { assertDelayMs } from './delay.js';
+import { assertBoundSupported, type TopicBound } from './bound.js';
+import { assertDelayMs, delayUntil } from './delay.js';
 import { ClosedError, ConfigError, MessageTooLargeError, UnsupportedError, ValidationError } from './errors.js';
 import { Headers, isReservedHeader } from './headers.js';
 import type { Logger } from './logger.js';
@@ -28,6 +29,11 @@ export interface PublishOptions {
   readonly id?: string;
   /** Deliver no earlier than this many milliseconds from now. */
   readonly delayMs?: number;
+  /**
+   * Deliver no earlier than this time (scheduled delivery); a time already past delivers at once.
+   * At most MAX_DELAY_MS (24 days) ahead on every transport; give `delayMs` or `deliverAt`, not both.
+   */
+  readonly deliverAt?: Date;
 }
 
 export interface BatchItem<TBody> extends PublishOptions {
@@ -103,6 +109,8 @@ export class Bus implements AsyncDisposable {
   private readonly window: PublishWindow;
   /** The largest message accepted for publishing: the transport's limit less the room its dead-letter copy needs. */
   private readonly maxPublishBytes: number;
+  /** Topics with settings (a bound) told to the transport, once per topic name: see Transport.declareTopic. */
+  private readonly declared = new Map<string, { readonly bound: TopicBound; readonly done: Promise<void> }>();
 
   constructor(private readonly settings: BusSettings) {
     this.window = new PublishWindow(settings.maxPublishesInFlight ?? DEFAULT_MAX_PUBLISHES_IN_FLIGHT);
@@ -140,14 +148,20 @@ export class Bus implements AsyncDisposable {
       for (let index = 0; index < items.length; index++) {
         const item = items[index] as BatchItem<TInput>;
         this.check(topic, item, many ? index : undefined);
-        if (item.delayMs) delayed = true;
+        if (item.delayMs || item.deliverAt) delayed = true;
       }
       if (delayed && this.settings.transport.capabilities.delayedPublish === 'none') {
         throw new UnsupportedError(`transport "${this.settings.transport.name}" does not support delayed publish`);
       }
+      const declared = this.declareTopic(topic);
+      if (declared) return declared.then(() => this.publishDeclared(topic, items, result));
     } catch (error) {
       return Promise.reject(error);
     }
+    return this.publishDeclared(topic, items, result);
+  }
+
+  private publishDeclared<TInput, TResult>(topic: Topic<unknown, TInput>, items: readonly BatchItem<TInput>[], result: (ids: string[]) => TResult): Promise<TResult> {
     const time = new Date().toISOString(); // one publish call, one ce-time
     // Back-pressure across calls, before anything is built or encoded (see PublishWindow).
     if (this.window.tryAcquire(items.length)) return this.sendBatch(topic, items, time, result);
@@ -179,6 +193,7 @@ export class Bus implements AsyncDisposable {
       throw new ConfigError('deadLetter.topic', `the default dead-letter topic of "${topic.name}" ("<topic>.dlq") would be ${deadLetterTopic.length} characters, over ${MAX_TOPIC_NAME_LENGTH}: pass a shorter deadLetter.topic`);
     }
     assertTopicName(deadLetterTopic, 'deadLetter.topic');
+    await this.declareTopic(topic);
     const consumer = new Consumer<TBody>({
       transport: this.settings.transport,
       topic: topic as Topic<TBody, unknown>,
@@ -206,6 +221,7 @@ export class Bus implements AsyncDisposable {
   async ensureGroup(topic: Topic<unknown> | string, group: string): Promise<void> {
     this.assertOpen();
     assertGroupName(group);
+    if (typeof topic !== 'string') await this.declareTopic(topic);
     await this.settings.transport.ensureGroup(typeof topic === 'string' ? topic : topic.name, group);
   }
 
@@ -264,6 +280,34 @@ export class Bus implements AsyncDisposable {
     return this.close();
   }
 
+  /**
+   * Tell the transport a bounded topic's bound once, before anything touches the topic.
+   * Undefined for a topic without settings (the common path adds nothing). Throws when the
+   * transport cannot keep the bound, or the bus saw the same name with another bound.
+   */
+  private declareTopic(topic: Topic<unknown, unknown>): Promise<void> | undefined {
+    const bound = topic.bound;
+    if (!bound) {
+      if (this.declared.has(topic.name)) throw new ConfigError('bound', `topic "${topic.name}" was used bounded on this bus and is now used without its bound: define it once and share the definition`);
+      return undefined;
+    }
+    const known = this.declared.get(topic.name);
+    if (known) {
+      if (!sameBound(known.bound, bound)) throw new ConfigError('bound', `topic "${topic.name}" is used with two different bounds on this bus: define it once and share the definition`);
+      return known.done;
+    }
+    const transport = this.settings.transport;
+    assertBoundSupported(transport, topic.name, bound);
+    if (!transport.declareTopic) throw new UnsupportedError(`transport "${transport.name}" declares bounded topics but has no declareTopic()`);
+    const done = transport.declareTopic(topic.name, { bound });
+    this.declared.set(topic.name, { bound, done });
+    // A failed declaration is tried again by the next call instead of failing every later one.
+    done.catch(() => {
+      if (this.declared.get(topic.name)?.done === done) this.declared.delete(topic.name);
+    });
+    return done;
+  }
+
   private assertOpen(): void {
     if (this.closed) throw new ClosedError('the bus is closed');
   }
@@ -287,6 +331,10 @@ export class Bus implements AsyncDisposable {
       }
     }
     assertDelayMs(item.delayMs, 'delayMs');
+    if (item.deliverAt !== undefined) {
+      if (item.delayMs !== undefined) throw new ConfigError('deliverAt', 'give delayMs or deliverAt, not both');
+      delayUntil(item.deliverAt, 'deliverAt'); // refused before anything waits or is built
+    }
   }
 
   /** The envelope of a checked item. */
@@ -300,7 +348,8 @@ export class Bus implements AsyncDisposable {
     headers[Headers.time] = time;
     headers[Headers.specVersion] = '1.0';
     headers[Headers.contentType] = codec.contentType;
-    return { topic: topic.name, id, key: item.key, headers, body: item.body, delayMs: item.delayMs, transport: this.settings.transport.name, batchSize, batchIndex, batchId, bodyBytes: undefined };
+    const delayMs = item.deliverAt === undefined ? item.delayMs : delayUntil(item.deliverAt, 'deliverAt');
+    return { topic: topic.name, id, key: item.key, headers, body: item.body, delayMs, transport: this.settings.transport.name, batchSize, batchIndex, batchId, bodyBytes: undefined };
   }
 
   /**
@@ -368,6 +417,10 @@ export class Bus implements AsyncDisposable {
 }
 
 const firstId = (ids: string[]): string => ids[0] as string;
+
+function sameBound(a: TopicBound, b: TopicBound): boolean {
+  return a.maxMessages === b.maxMessages && a.maxBytes === b.maxBytes && a.overflow === b.overflow;
+}
 const allIds = (ids: string[]): string[] => ids;
 
 /** `copyHeaders`: middleware may still hold the envelope, so the sent headers must not change under it. */

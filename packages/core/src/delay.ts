@@ -19,3 +19,18 @@ export function assertDelayMs(value: unknown, field: string): asserts value is n
     throw new ConfigError(field, `must be a finite number of milliseconds from 0 to ${MAX_DELAY_MS} (24 days), got ${typeof value === 'number' ? String(value) : typeof value}`);
   }
 }
+
+/**
+ * `deliverAt` as a delay from now: a time already past is 0 (deliver at once); a time more than
+ * MAX_DELAY_MS ahead, or not a valid Date, is a ConfigError naming the field.
+ */
+export function delayUntil(deliverAt: unknown, field: string): number {
+  if (!(deliverAt instanceof Date) || Number.isNaN(deliverAt.getTime())) {
+    throw new ConfigError(field, `must be a valid Date, got ${deliverAt instanceof Date ? 'an invalid Date' : typeof deliverAt}`);
+  }
+  const delayMs = Math.max(0, deliverAt.getTime() - Date.now());
+  if (delayMs > MAX_DELAY_MS) {
+    throw new ConfigError(field, `${deliverAt.toISOString()} is more than 24 days (MAX_DELAY_MS) ahead, the longest delay every transport keeps exactly; store it and publish it later (e.g. from an outbox row with a due time)`);
+  }
+  return delayMs;
+}

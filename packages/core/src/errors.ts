@@ -15,6 +15,7 @@ export const ErrorCodes = {
   unsupported: 'UNSUPPORTED',
   messageTooLarge: 'MESSAGE_TOO_LARGE',
   deadLetter: 'DEAD_LETTER_FAILED',
+  queueFull: 'QUEUE_FULL',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
@@ -130,6 +131,19 @@ export class ClosedError extends OmnibusError {
 export class UnsupportedError extends OmnibusError {
   constructor(message: string) {
     super(ErrorCodes.unsupported, message);
+  }
+}
+
+/**
+ * A bounded topic is full and its overflow policy is `reject`: the broker refused the message
+ * and did not store it. Publishing it again later can succeed once consumers caught up.
+ * In a publishBatch, the other messages of the call may have been stored.
+ */
+export class QueueFullError extends OmnibusError {
+  readonly topic: string;
+  constructor(topic: string, detail: string, options?: { cause?: unknown }) {
+    super(ErrorCodes.queueFull, `topic "${topic}" is full (${detail}): the message was refused and not stored; publish it again once consumers have caught up, or answer "try again later"`, options);
+    this.topic = topic;
   }
 }
 

@@ -2,6 +2,8 @@ export { createBus, loadTransportModule, TransportPackages } from './create-bus.
 export type { BusConfig, TransportName } from './create-bus.js';
 export { Bus, deadLetterTopicName, deadLetterTopicOf, DEAD_LETTER_GROUP } from './bus.js';
 export type { PublishOptions, BatchItem, SubscribeOptions, Subscription, BusSettings } from './bus.js';
+export { parseTopicBound, assertBoundSupported } from './bound.js';
+export type { TopicBound, OverflowPolicy, BoundSupport, TopicSettings } from './bound.js';
 export { defineTopic, rawTopic, assertTopicName, assertGroupName } from './topic.js';
 export type { Topic, TopicOptions, BodyOf, InputOf } from './topic.js';
 export { MAX_TOPIC_NAME_LENGTH, MAX_DEFINED_TOPIC_NAME_LENGTH } from './topic.js';
@@ -33,6 +35,7 @@ export {
   UnsupportedError,
   MessageTooLargeError,
   DeadLetterError,
+  QueueFullError,
   ErrorCodes,
   isOmnibusError,
 } from './errors.js';
@@ -70,3 +73,5 @@ export type { SubscriptionStats } from './subscription-stats.js';
 export type { BusHealth, SubscriptionHealth, TransportHealth, HealthOptions } from './health.js';
 export { DEFAULT_STALL_AFTER_MS } from './health.js';
 export type { Count, GroupInspection, TopicInspection, TransportInspection } from './inspection.js';
+export { MemoryIdempotencyStore } from './idempotency/memory-store.js';
+export type { IdempotencyStore, ClaimResult } from './idempotency/store.js';

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { parseTopicBound, type TopicBound } from './bound.js';
 import { bytesCodec, type Codec } from './codec.js';
 import { ConfigError } from './errors.js';
 
@@ -30,6 +31,8 @@ export interface Topic<TBody = unknown, TInput = TBody> {
   readonly schema: z.ZodType<TBody, TInput> | undefined;
   /** `undefined`: the bus's codec (JSON by default). */
   readonly codec: Codec | undefined;
+  /** `undefined`: unbounded (the broker keeps everything published while consumers are away). */
+  readonly bound?: TopicBound | undefined;
 }
 
 /** What a handler receives of a topic (the schema's output). */
@@ -39,6 +42,12 @@ export type InputOf<T> = T extends Topic<infer _B, infer I> ? I : never;
 
 export interface TopicOptions {
   readonly codec?: Codec;
+  /**
+   * Cap what the topic keeps waiting (traffic shaping): e.g. `{ maxMessages: 1000, overflow: 'reject' }`
+   * makes a publish beyond it reject at once with a QueueFullError. Every process that publishes
+   * to or consumes the topic must define it with the same bound.
+   */
+  readonly bound?: TopicBound;
 }
 
 export function defineTopic<TSchema extends z.ZodType>(
@@ -50,13 +59,15 @@ export function defineTopic<TSchema extends z.ZodType>(
   if (name.length > MAX_DEFINED_TOPIC_NAME_LENGTH) {
     throw new ConfigError('topic', `"${name}" is ${name.length} characters: a topic may have at most ${MAX_DEFINED_TOPIC_NAME_LENGTH}, so that its dead-letter topics ("<topic>.dlq", "<topic>.dlq.dlq") fit in ${MAX_TOPIC_NAME_LENGTH}`);
   }
-  return Object.freeze({ name, schema: schema as z.ZodType<z.output<TSchema>, z.input<TSchema>>, codec: options.codec });
+  const bound = options.bound === undefined ? undefined : parseTopicBound(options.bound, 'bound');
+  return Object.freeze({ name, schema: schema as z.ZodType<z.output<TSchema>, z.input<TSchema>>, codec: options.codec, bound });
 }
 
 /** A topic whose bodies are bytes, neither decoded nor validated (e.g. to read a dead-letter topic). */
-export function rawTopic(name: string): Topic<Uint8Array> {
+export function rawTopic(name: string, options: { readonly bound?: TopicBound } = {}): Topic<Uint8Array> {
   assertTopicName(name);
-  return Object.freeze({ name, schema: undefined, codec: bytesCodec });
+  const bound = options.bound === undefined ? undefined : parseTopicBound(options.bound, 'bound');
+  return Object.freeze({ name, schema: undefined, codec: bytesCodec, bound });
 }
 
 export function assertTopicName(name: string, field = 'topic'): void {

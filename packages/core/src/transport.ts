@@ -15,6 +15,7 @@
  * - delivery: one hand-over of one message to one consumer, settled exactly once by
  *   ack (done) or nack (deliver again later).
  */
+import type { BoundSupport, TopicSettings } from './bound.js';
 import type { TransportHealth } from './health.js';
 import type { TransportInspection } from './inspection.js';
 import type { Logger } from './logger.js';
@@ -148,6 +149,11 @@ export interface TransportCapabilities {
   readonly persistence: boolean;
   /** Largest body + headers the transport accepts, in bytes. */
   readonly maxMessageBytes: number;
+  /**
+   * Bounded topics (see TopicBound and `declareTopic`). Absent: none, and core refuses a
+   * bounded topic on this transport with an UnsupportedError before anything is sent.
+   */
+  readonly boundedTopics?: BoundSupport | undefined;
 }
 
 export interface Transport {
@@ -162,6 +168,15 @@ export interface Transport {
    * may have been accepted: publishing is at-least-once, ids allow deduplication).
    */
   publish(messages: readonly OutgoingMessage[]): Promise<void>;
+  /**
+   * Optional. What the topic's definition says about its storage (a bound), told once per topic
+   * before core first publishes to it, ensures a group of it or subscribes to it. The transport
+   * applies it to the storage it creates for the topic (and, where the broker can change
+   * existing storage, to what exists). With a `reject` bound, `publish` rejects a message the
+   * broker refused for lack of room with a QueueFullError, and the message is not stored.
+   * Core calls it only for topics with settings; it never calls it for a dead-letter topic.
+   */
+  declareTopic?(topic: string, settings: TopicSettings): Promise<void>;
   /** Create the durable group if missing, so the topic's messages are kept for it. Idempotent. */
   ensureGroup(topic: string, group: string): Promise<void>;
   /** Start consuming a group of a topic (creating the group if missing). */

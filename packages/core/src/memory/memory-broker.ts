@@ -1,4 +1,6 @@
 import { AsyncResource } from 'node:async_hooks';
+import type { TopicBound } from '../bound.js';
+import { QueueFullError } from '../errors.js';
 import type { Delivery, NackOptions, SubscribeParams, TransportMessage } from '../transport.js';
 import { Deque } from './deque.js';
 import type { FaultOptions } from './faults.js';
@@ -102,17 +104,47 @@ export class MemoryGroup {
   private delayedRetries = 0;
   /** Deleted (deleteGroup): what was still on its way to it (a delayed retry) is dropped. */
   private deleted = false;
+  /** Body bytes of the queued (waiting) messages, for a bound in bytes. */
+  private queuedBytes = 0;
 
   constructor(
     readonly broker: MemoryBroker,
     readonly faults: FaultInjector | undefined,
+    readonly topic: string,
   ) {}
 
   store(message: TransportMessage): void {
     const entry = { message, attempt: 1 };
     this.insert(entry);
     if (this.faults && this.faults.random() < this.faults.options.duplicates) this.insert(entry);
+    this.trimToBound();
     this.dispatch();
+  }
+
+  /**
+   * Whether one more message of `bytes` fits under the topic's bound. Like RabbitMQ's
+   * x-max-length, the bound counts the group's waiting messages (stored and not handed over):
+   * deliveries in flight and delayed retries do not count.
+   */
+  hasRoomFor(bound: TopicBound, bytes: number): boolean {
+    if (bound.maxMessages !== undefined && this.queue.length + 1 > bound.maxMessages) return false;
+    if (bound.maxBytes !== undefined && this.queuedBytes + bytes > bound.maxBytes) return false;
+    return true;
+  }
+
+  /** A `drop-oldest` bound: discard from the head until the queue fits again. */
+  private trimToBound(): void {
+    const bound = this.broker.boundOf(this.topic);
+    if (!bound || bound.overflow !== 'drop-oldest') return;
+    const over = () => (bound.maxMessages !== undefined && this.queue.length > bound.maxMessages) || (bound.maxBytes !== undefined && this.queuedBytes > bound.maxBytes);
+    while (this.queue.length > 0 && over()) this.take(0);
+  }
+
+  /** Remove the queued entry at `index`, keeping the byte count. */
+  private take(index: number): Entry {
+    const entry = this.queue.removeAt(index) as Entry;
+    this.queuedBytes -= entry.message.body.byteLength;
+    return entry;
   }
 
   requeue(entry: Entry, delayMs: number): void {
@@ -143,7 +175,7 @@ export class MemoryGroup {
         if (!consumer) return;
         const index = this.nextDeliverable();
         if (index === -1) return;
-        const entry = this.queue.removeAt(index) as Entry;
+        const entry = this.take(index);
         if (entry.message.key !== undefined) this.busyKeys.add(entry.message.key);
         const delivery = new MemoryDelivery(entry, consumer);
         consumer.unsettled.add(delivery);
@@ -169,11 +201,13 @@ export class MemoryGroup {
   delete(): void {
     this.deleted = true;
     this.queue.clear();
+    this.queuedBytes = 0;
     this.busyKeys.clear();
   }
 
   private insert(entry: Entry): void {
     if (this.deleted) return;
+    this.queuedBytes += entry.message.body.byteLength;
     if (this.faults?.options.reorder) this.queue.insertAt(Math.floor(this.faults.random() * (this.queue.length + 1)), entry);
     else this.queue.push(entry);
   }
@@ -210,6 +244,8 @@ export class MemoryBroker {
   private readonly faults: FaultInjector | undefined;
   /** Delayed publishes not due yet, per topic (for inspect). */
   private readonly delayedPublishes = new Map<string, number>();
+  /** Bounds of bounded topics, as their definitions declared them. */
+  private readonly bounds = new Map<string, TopicBound>();
 
   constructor(faults?: FaultInjector) {
     this.faults = faults;
@@ -223,15 +259,33 @@ export class MemoryBroker {
     }
     let found = groups.get(group);
     if (!found) {
-      found = new MemoryGroup(this, this.faults);
+      found = new MemoryGroup(this, this.faults, topic);
       groups.set(group, found);
     }
     return found;
   }
 
-  /** Store a message for every group that exists now (a topic without groups keeps nothing). */
+  /** Bound a topic from now on (the latest declaration wins, as a changed broker policy would). */
+  setBound(topic: string, bound: TopicBound): void {
+    this.bounds.set(topic, bound);
+  }
+
+  boundOf(topic: string): TopicBound | undefined {
+    return this.bounds.get(topic);
+  }
+
+  /**
+   * Store a message for every group that exists now (a topic without groups keeps nothing).
+   * A `reject` bound refuses it, for every group at once, when one group has no room: nothing
+   * is stored. A delayed message is checked when published and stored when due.
+   */
   publish(message: TransportMessage, delayMs = 0): void {
     const groups = [...(this.topics.get(message.topic)?.values() ?? [])];
+    const bound = this.bounds.get(message.topic);
+    if (bound?.overflow === 'reject') {
+      const full = groups.find((group) => !group.hasRoomFor(bound, message.body.byteLength));
+      if (full) throw new QueueFullError(message.topic, `${describeBound(bound)} waiting for a group`);
+    }
     const store = () => groups.forEach((group) => group.store(message));
     if (delayMs <= 0) {
       store();
@@ -287,4 +341,9 @@ export class MemoryBroker {
     this.timers.clear();
     this.delayedPublishes.clear();
   }
+}
+
+function describeBound(bound: TopicBound): string {
+  const parts = [bound.maxMessages === undefined ? undefined : `${bound.maxMessages} messages`, bound.maxBytes === undefined ? undefined : `${bound.maxBytes} bytes`];
+  return `at most ${parts.filter((p) => p !== undefined).join(' and ')}`;
 }

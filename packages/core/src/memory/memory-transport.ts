@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ClosedError, ConfigError } from '../errors.js';
+import type { TopicSettings } from '../bound.js';
 import type { TransportHealth } from '../health.js';
 import type { GroupInspection, TransportInspection } from '../inspection.js';
 import type { BrokerInfo, Transport, TransportCapabilities, TransportInit, TransportSubscription, SubscribeParams, OutgoingMessage } from '../transport.js';
@@ -14,6 +15,7 @@ export const memoryCapabilities: TransportCapabilities = {
   orderingByKey: true,
   persistence: false,
   maxMessageBytes: 16 * 1024 * 1024,
+  boundedTopics: { reject: 'native', dropOldest: 'native', maxBytes: true },
 };
 
 export interface MemoryTransportOptions {
@@ -75,6 +77,11 @@ class MemoryTransport implements Transport {
 
   async connect(): Promise<void> {
     this.assertOpen();
+  }
+
+  async declareTopic(topic: string, settings: TopicSettings): Promise<void> {
+    this.assertOpen();
+    if (settings.bound) this.broker.setBound(topic, settings.bound);
   }
 
   async publish(messages: readonly OutgoingMessage[]): Promise<void> {
