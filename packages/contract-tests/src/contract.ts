@@ -23,6 +23,7 @@ import { hardeningCases } from './hardening.js';
 import { inspectionCases } from './inspection.js';
 import { operationCases } from './operations.js';
 import { boundedCases } from './bounded.js';
+import { patternCases } from './patterns.js';
 
 export interface ContractOptions {
   /** Upper bound for each wait on a message, in ms (default 20 s). Slow brokers may raise it. */
@@ -621,7 +622,7 @@ export function describeTransportContract(name: string, makeTransport: MakeTrans
       });
     });
 
-    const table = { hardening: hardeningCases, inspection: inspectionCases, operations: operationCases, bounded: boundedCases };
+    const table = { hardening: hardeningCases, inspection: inspectionCases, operations: operationCases, bounded: boundedCases, patterns: patternCases };
     for (const [section, cases] of Object.entries(table)) describe(section, () => {
       for (const contractCase of cases) {
         it(contractCase.name, async (ctx) => {

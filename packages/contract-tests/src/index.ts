@@ -6,3 +6,4 @@ export { hardeningCases } from './hardening.js';
 export type { ContractCase, CaseContext } from './hardening.js';
 export { inspectionCases } from './inspection.js';
 export { boundedCases } from './bounded.js';
+export { patternCases } from './patterns.js';

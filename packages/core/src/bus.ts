@@ -14,6 +14,9 @@ import { compose } from './middleware.js';
 import type { SubscriptionStats } from './subscription-stats.js';
 import { messageBytesOver } from './message-size.js';
 import { PublishWindow } from './publish-window.js';
+import { Batcher, BatchOptionsSchema, type BatchHandler } from './batch.js';
+import { idempotentHandler, IdempotencyOptionsSchema, type IdempotencyOptions } from './idempotency/idempotent-handler.js';
+import { RateLimitSchema, type RateLimit } from './rate-limit.js';
 import { RetryPolicySchema, type RetryPolicyInput } from './retry.js';
 import { assertGroupName, assertTopicName, MAX_TOPIC_NAME_LENGTH, rawTopic, type Topic } from './topic.js';
 import type { OutgoingMessage, Transport } from './transport.js';
@@ -46,7 +49,12 @@ const SubscribeOptionsSchema = z.strictObject({
   retry: RetryPolicySchema.prefault({}),
   deadLetter: z.strictObject({ topic: z.string().optional() }).prefault({}),
   drainTimeoutMs: z.number().int().min(0).optional(),
+  rateLimit: RateLimitSchema.optional(),
+  idempotency: IdempotencyOptionsSchema.optional(),
 });
+
+// A batch subscription's concurrency counts batches; idempotency is per message, which a batch handler does not have.
+const SubscribeBatchOptionsSchema = SubscribeOptionsSchema.omit({ concurrency: true, idempotency: true }).extend(BatchOptionsSchema.shape);
 
 export interface SubscribeOptions {
   /** Durable group: fan-out across groups, competing consumers within one. */
@@ -58,6 +66,24 @@ export interface SubscribeOptions {
   readonly deadLetter?: { readonly topic?: string };
   /** How long close() waits for in-flight handlers; default the bus's. */
   readonly drainTimeoutMs?: number;
+  /**
+   * At most `messages` handler starts per `perMs`, across the subscription's concurrent handlers
+   * (a token bucket; bursts up to `messages`). Deliveries waiting for their turn stay unsettled:
+   * nothing is acked, retried or dropped while waiting.
+   */
+  readonly rateLimit?: RateLimit;
+  /** Run each message's handler once per key across redeliveries (see IdempotencyOptions). */
+  readonly idempotency?: IdempotencyOptions;
+}
+
+/** `subscribeBatch` options: a subscription's options, with batching instead of per-message concurrency. */
+export interface SubscribeBatchOptions extends Omit<SubscribeOptions, 'concurrency' | 'idempotency'> {
+  /** Most messages per batch handler call (default 100). */
+  readonly maxBatch?: number;
+  /** Hand a batch over this long after its first message even if not full (default 100 ms). */
+  readonly maxWaitMs?: number;
+  /** Batches handled at once (default 1); up to maxBatch × concurrency messages are held unsettled. */
+  readonly concurrency?: number;
 }
 
 export interface Subscription extends AsyncDisposable {
@@ -187,6 +213,31 @@ export class Bus implements AsyncDisposable {
   async subscribe<TBody, TInput>(topic: Topic<TBody, TInput>, handler: Handler<TBody>, options: SubscribeOptions): Promise<Subscription> {
     this.assertOpen();
     const parsed = parseOptions(SubscribeOptionsSchema, options, 'subscribe options');
+    const run = parsed.idempotency ? idempotentHandler(handler, parsed.idempotency, parsed.group) : handler;
+    return this.startConsumer(topic, run, parsed, parsed.concurrency, undefined);
+  }
+
+  /**
+   * Start a durable consumer that handles messages in batches (a log pipeline writing many rows
+   * at once). Every message keeps its own outcome: the batch handler returning acks all of them,
+   * throwing retries each by its own retry policy, and `ctx.retry(message)` / `ctx.deadLetter(message)`
+   * single one out. Undecodable and invalid messages are dead-lettered before they join a batch.
+   */
+  async subscribeBatch<TBody, TInput>(topic: Topic<TBody, TInput>, handler: BatchHandler<TBody>, options: SubscribeBatchOptions): Promise<Subscription> {
+    this.assertOpen();
+    const parsed = parseOptions(SubscribeBatchOptionsSchema, options, 'subscribeBatch options');
+    const batcher = new Batcher<TBody>(handler, parsed, { transport: this.settings.transport.name, group: parsed.group, logger: this.settings.logger });
+    // Enough deliveries unsettled to fill every batch that may run at once.
+    return this.startConsumer(topic, batcher.handle, parsed, parsed.maxBatch * parsed.concurrency, () => batcher.flush());
+  }
+
+  private async startConsumer<TBody, TInput>(
+    topic: Topic<TBody, TInput>,
+    handler: Handler<TBody>,
+    parsed: { readonly group: string; readonly retry: z.output<typeof RetryPolicySchema>; readonly deadLetter: { readonly topic?: string | undefined }; readonly drainTimeoutMs?: number | undefined; readonly rateLimit?: RateLimit | undefined },
+    concurrency: number,
+    onStopped: (() => void) | undefined,
+  ): Promise<Subscription> {
     assertGroupName(parsed.group, 'group');
     const deadLetterTopic = parsed.deadLetter.topic ?? deadLetterTopicName(topic.name);
     if (parsed.deadLetter.topic === undefined && deadLetterTopic.length > MAX_TOPIC_NAME_LENGTH) {
@@ -205,8 +256,10 @@ export class Bus implements AsyncDisposable {
       middleware: this.settings.middleware.flatMap((m) => (m.consume ? [m.consume] : [])),
       settled: this.settings.middleware.flatMap((m) => (m.settled ? [m.settled] : [])),
       logger: this.settings.logger,
+      rateLimit: parsed.rateLimit,
+      onStopped,
     });
-    await consumer.start(parsed.concurrency);
+    await consumer.start(concurrency);
     this.consumers.add(consumer as Consumer<unknown>);
     const drainTimeoutMs = parsed.drainTimeoutMs ?? this.settings.drainTimeoutMs;
     const close = async (closeOptions?: { timeoutMs?: number }) => {

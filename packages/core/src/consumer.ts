@@ -12,6 +12,7 @@ import { StatsRecorder } from './subscription-stats.js';
 import type { Logger } from './logger.js';
 import type { ConsumeMiddleware, Handler, HandlerContext, Message, SettledEvent, SettledHook } from './message.js';
 import { compose } from './middleware.js';
+import { TokenBucket, type RateLimit } from './rate-limit.js';
 import { decideRetry, type RetryPolicy } from './retry.js';
 import type { Topic } from './topic.js';
 import type { Delivery, DeliveryMetadata, Transport, TransportSubscription } from './transport.js';
@@ -29,6 +30,10 @@ export interface ConsumerSettings<TBody> {
   /** Called after every settlement (see Middleware.settled). */
   readonly settled: readonly SettledHook[];
   readonly logger: Logger;
+  /** Handler starts per interval, shared by the subscription's concurrent handlers. */
+  readonly rateLimit?: RateLimit | undefined;
+  /** Told once the transport stopped handing over deliveries (a batcher hands over its partial batch). */
+  readonly onStopped?: (() => void) | undefined;
 }
 
 /** What a settled hook is told besides the delivery's own facts. */
@@ -59,6 +64,7 @@ export class Consumer<TBody> {
   /** The handler inside the consume middleware; undefined without middleware (the handler is called directly). */
   private readonly run: ((message: Message<unknown>, context: HandlerContext) => Promise<void>) | undefined;
   private transportSubscription: TransportSubscription | undefined;
+  private readonly bucket: TokenBucket | undefined;
   /** Created before the first dead letter is published, so the dead-letter topic keeps it. */
   private deadLetterGroup: Promise<void> | undefined;
   /** Dead letters not stored yet, by message id, for transports whose redeliveries lose nack headers. */
@@ -72,6 +78,7 @@ export class Consumer<TBody> {
 
   constructor(private readonly settings: ConsumerSettings<TBody>) {
     const handler = settings.handler as Handler<unknown>;
+    this.bucket = settings.rateLimit ? new TokenBucket(settings.rateLimit) : undefined;
     this.run = settings.middleware.length > 0 ? compose<[Message<unknown>, HandlerContext]>(settings.middleware, async (message, context) => handler(message, context)) : undefined;
   }
 
@@ -163,6 +170,19 @@ export class Consumer<TBody> {
       body = parsed.data;
     }
 
+    // Rate limited: wait for a token while the delivery stays unsettled (nothing is acked or dropped).
+    const token = this.bucket?.take();
+    if (token) {
+      try {
+        await token;
+      } catch (error) {
+        // The subscription is closing: hand the delivery back untouched, its handler never ran.
+        if (!entry.claim()) return;
+        return this.outcome(entry, entry.settleWith((d) => d.nack()), { outcome: 'released', error });
+      }
+      if (entry.state !== 'handling') return; // released by a drain meanwhile
+    }
+
     let explicit: Decision | undefined;
     // A plain object (not getters) so handlers can spread, log or serialise it.
     const message: Message<unknown> = {
@@ -182,6 +202,7 @@ export class Consumer<TBody> {
       group: this.settings.group,
       attempt: delivery.attempt,
       logger: this.settings.logger,
+      idempotencyKey: undefined,
       get signal() {
         return entry.signal;
       },
@@ -387,6 +408,9 @@ export class Consumer<TBody> {
   private async drain(timeoutMs: number): Promise<void> {
     this.stopping = true;
     await this.transportSubscription?.stop();
+    // Deliveries waiting for a rate-limit token are released now rather than run during the drain.
+    this.bucket?.cancel(new Error('subscription closing: released while waiting for its rate limit'));
+    this.settings.onStopped?.();
     const finished = Promise.allSettled([...this.inFlight].map((entry) => entry.done)).then(() => true);
     let timer: NodeJS.Timeout | undefined;
     const expired = new Promise<false>((resolve) => {

@@ -1,7 +1,11 @@
 export { createBus, loadTransportModule, TransportPackages } from './create-bus.js';
 export type { BusConfig, TransportName } from './create-bus.js';
 export { Bus, deadLetterTopicName, deadLetterTopicOf, DEAD_LETTER_GROUP } from './bus.js';
-export type { PublishOptions, BatchItem, SubscribeOptions, Subscription, BusSettings } from './bus.js';
+export type { PublishOptions, BatchItem, SubscribeOptions, SubscribeBatchOptions, Subscription, BusSettings } from './bus.js';
+export type { BatchHandler, BatchContext } from './batch.js';
+export type { RateLimit } from './rate-limit.js';
+export { TokenBucket } from './rate-limit.js';
+export type { IdempotencyOptions } from './idempotency/idempotent-handler.js';
 export { parseTopicBound, assertBoundSupported } from './bound.js';
 export type { TopicBound, OverflowPolicy, BoundSupport, TopicSettings } from './bound.js';
 export { defineTopic, rawTopic, assertTopicName, assertGroupName } from './topic.js';

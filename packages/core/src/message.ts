@@ -28,6 +28,11 @@ export interface HandlerContext {
   readonly logger: Logger;
   /** Aborted when the subscription's drain timeout expires: stop work, the message will be redelivered. */
   readonly signal: AbortSignal;
+  /**
+   * The message's idempotency key on a subscription with `idempotency` (`<group>:<key>`), to
+   * commit it in the handler's own transaction; undefined otherwise.
+   */
+  readonly idempotencyKey?: string | undefined;
   /** Ask for another attempt after `delayMs` (default: the policy's backoff). Counts toward maxAttempts. */
   retry(options?: { delayMs?: number }): void;
   /** Dead-letter the message now, with this reason. */
