@@ -8,6 +8,8 @@ import { MAX_MESSAGE_BYTES } from './size.js';
  * - Persistence is Redis's own (AOF/RDB): a Redis without persistence loses everything on restart.
  * - maxMessageBytes is in core's measure; a Redis with the default proto-max-bulk-len takes any
  *   message of that size however its headers encode (see size.ts).
+ * - Bounded topics: a Lua check in the same script as the XADD (`reject`, exact under racing
+ *   publishers) and XTRIM MAXLEN (`drop-oldest`); by message count only (see bound.ts).
  */
 export const redisCapabilities: TransportCapabilities = {
   delayedPublish: 'emulated',
@@ -16,4 +18,5 @@ export const redisCapabilities: TransportCapabilities = {
   orderingByKey: false,
   persistence: true,
   maxMessageBytes: MAX_MESSAGE_BYTES,
+  boundedTopics: { reject: 'emulated', dropOldest: 'native', maxBytes: false },
 };

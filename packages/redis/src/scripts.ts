@@ -58,6 +58,91 @@ end
 `;
 
 /**
+ * Helpers of the bounded-topic scripts (see bound.ts and README "Bounded topics"). What a bound
+ * counts for a group: the topic-stream entries it has not read yet (its lag), plus, for a
+ * `reject` bound, the entries of its redelivery stream not handed over yet. Delivered entries
+ * (pending or acked) do not count, nor do delayed entries still in the scheduled set.
+ */
+const BOUNDS = `
+local function group_infos(stream)
+  local infos = {}
+  if redis.call('EXISTS', stream) == 0 then return infos end
+  for _, g in ipairs(redis.call('XINFO', 'GROUPS', stream)) do
+    local info = {}
+    for j = 1, #g, 2 do info[g[j]] = g[j + 1] end
+    infos[#infos + 1] = info
+  end
+  return infos
+end
+-- Entries of the stream after the group's position. Redis 7 reports it (lag); it can report
+-- more than the stream holds once trimming passed the group's position (it counts the trimmed
+-- entries), so never more than XLEN. Unknown (Redis 6.2; entries XDEL'd after the position; a
+-- group recreated mid-stream until it catches up): counted, at most max + 1.
+local function lag_of(stream, info, max)
+  local len = redis.call('XLEN', stream)
+  local lag = info['lag']
+  if type(lag) == 'number' then return math.min(lag, len) end
+  return #redis.call('XRANGE', stream, '(' .. info['last-delivered-id'], '+', 'COUNT', max + 1)
+end
+-- Redelivery entries of the group not handed over yet (acked ones are XDEL'd: the rest is pending or waiting).
+local function redeliveries_of(retry, group)
+  if redis.call('EXISTS', retry) == 0 then return 0 end
+  local p = redis.pcall('XPENDING', retry, group)
+  local held = 0
+  if type(p) == 'table' and not p.err then held = p[1] end
+  return math.max(0, redis.call('XLEN', retry) - held)
+end
+-- The most any group has waiting, that group's name, and the number of groups.
+local function fullest(stream, retry_prefix, max)
+  local infos = group_infos(stream)
+  local most, name = 0, ''
+  for _, info in ipairs(infos) do
+    local n = lag_of(stream, info, max)
+    if retry_prefix ~= '' then n = n + redeliveries_of(retry_prefix .. info['name'], info['name']) end
+    if n > most or name == '' then most, name = n, info['name'] end
+  end
+  return most, name, #infos
+end
+`;
+
+/**
+ * A publish to a bounded topic: the check and the XADD in one script, so racing publishers can
+ * never both take the last place (the bound is exact). KEYS: topic stream. ARGV: policy
+ * ('reject' or 'drop-oldest'), max messages, the topic's redelivery key prefix, fields...
+ * - reject: refused when a group already has max messages waiting; returns {0, waiting, group}
+ *   (nothing stored), or 1.
+ * - drop-oldest: XADD, then XTRIM MAXLEN = max when a group has more than max entries it has
+ *   not read (or no group exists, so nothing needs the older entries). Returns 1.
+ */
+const BOUNDED_ADD = `${BOUNDS}
+local max = tonumber(ARGV[2])
+if ARGV[1] == 'reject' then
+  local waiting, group = fullest(KEYS[1], ARGV[3], max)
+  if waiting >= max then return {0, waiting, group} end
+  redis.call('XADD', KEYS[1], '*', unpack(ARGV, 4))
+  return 1
+end
+redis.call('XADD', KEYS[1], '*', unpack(ARGV, 4))
+local lag, _, groups = fullest(KEYS[1], '', max)
+if lag > max or groups == 0 then redis.call('XTRIM', KEYS[1], 'MAXLEN', max) end
+return 1
+`;
+
+/**
+ * A delayed publish to a topic with a `reject` bound: checked now, stored when due (moved like
+ * any scheduled entry, never refused then: the publisher was told it is accepted). KEYS: topic
+ * stream, scheduled set. ARGV: max messages, redelivery key prefix, delay ms, scheduled entry.
+ * Returns {0, waiting, group} when refused, else 1.
+ */
+const BOUNDED_SCHEDULE = `${PRELUDE}${BOUNDS}
+local max = tonumber(ARGV[1])
+local waiting, group = fullest(KEYS[1], ARGV[2], max)
+if waiting >= max then return {0, waiting, group} end
+redis.call('ZADD', KEYS[2], string.format('%.0f', now_ms() + tonumber(ARGV[3])), ARGV[4])
+return 1
+`;
+
+/**
  * Nack / release: add the new entry (now, or scheduled after a delay) and ack the old
  * one, atomically. KEYS: source stream, scheduled set. ARGV: group, consumer, id,
  * '1' to also XDEL, delay ms, scheduled entry (target + fields).
@@ -398,6 +483,8 @@ return {cursor, removed}
 export const scripts = {
   omnibusRequeue: { lua: REQUEUE, numberOfKeys: 2 },
   omnibusSchedule: { lua: SCHEDULE, numberOfKeys: 1 },
+  omnibusBoundedAdd: { lua: BOUNDED_ADD, numberOfKeys: 1 },
+  omnibusBoundedSchedule: { lua: BOUNDED_SCHEDULE, numberOfKeys: 2 },
   omnibusMoveDue: { lua: MOVE_DUE, numberOfKeys: 2 },
   omnibusClaim: { lua: CLAIM, numberOfKeys: 1 },
   omnibusHeartbeat: { lua: HEARTBEAT, numberOfKeys: 1 },
@@ -429,6 +516,8 @@ export interface ScriptCommands {
 
 export interface PipelineScripts {
   omnibusSchedule(scheduled: string, delayMs: number, entry: Buffer): ChainableCommander;
+  omnibusBoundedAdd(stream: string, policy: 'reject' | 'drop-oldest', maxMessages: number, retryPrefix: string, ...fields: Arg[]): ChainableCommander;
+  omnibusBoundedSchedule(stream: string, scheduled: string, maxMessages: number, retryPrefix: string, delayMs: number, entry: Buffer): ChainableCommander;
   xadd(key: string, id: '*', ...fields: Arg[]): ChainableCommander;
 }
 

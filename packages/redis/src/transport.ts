@@ -7,6 +7,7 @@ import {
   ConnectionError,
   MessageTooLargeError,
   PublishError,
+  QueueFullError,
   type Logger,
   type OutgoingMessage,
   type SubscribeParams,
@@ -16,7 +17,9 @@ import {
   type TransportInit,
   type TransportInspection,
   type TransportSubscription,
+  type TopicSettings,
 } from '@omnibus/core';
+import { refusalOf, TopicBounds, type Refusal } from './bound.js';
 import { redisCapabilities } from './capabilities.js';
 import { encodeScheduled, entryFields, type FieldList } from './codec.js';
 import { DEFAULT_ARGUMENT_LIMIT, largestArgumentOver, MAX_MESSAGE_BYTES, messageBytesOver, WORST_CASE_ARGUMENT_BYTES } from './size.js';
@@ -60,6 +63,8 @@ export class RedisTransport implements Transport {
   private readonly settings: ConnectionSettings;
   private readonly keys: Keys;
   private readonly logger: Logger;
+  /** Bounded topics declared by core (declareTopic), applied by every publish to them. */
+  private readonly bounds = new TopicBounds();
   /** Distinguishes this transport's consumers from other transports of the same process. */
   private readonly instance = randomBytes(3).toString('hex');
   private readonly subscriptions = new Set<RedisSubscription>();
@@ -79,6 +84,16 @@ export class RedisTransport implements Transport {
 
   async connect(): Promise<void> {
     await this.open();
+  }
+
+  /**
+   * A topic's bound, kept for this transport's publishes to it (see bound.ts and README
+   * "Bounded topics"). Nothing is written to Redis: the scripts get the bound with each publish.
+   */
+  async declareTopic(topic: string, settings: TopicSettings): Promise<void> {
+    this.assertOpen();
+    this.keys.topic(topic);
+    this.bounds.declare(topic, settings);
   }
 
   async publish(messages: readonly OutgoingMessage[]): Promise<void> {
@@ -110,11 +125,19 @@ export class RedisTransport implements Transport {
     const pipeline = client.pipeline() as ChainableCommander & PipelineScripts;
     let soonestDelay = Number.POSITIVE_INFINITY;
     commands.forEach((command, index) => {
+      const stream = streams[index] as string;
+      const topic = (messages[index] as OutgoingMessage).topic;
+      // Retries never come here (they go to a group's redelivery stream): a bound refuses user publishes only.
+      const bound = this.bounds.of(topic);
       if (command.entry) {
-        pipeline.omnibusSchedule(this.keys.scheduled, command.delayMs, command.entry);
+        // A delayed publish is checked now against a reject bound, and stored when due whatever the topic holds then.
+        if (bound?.overflow === 'reject') pipeline.omnibusBoundedSchedule(stream, this.keys.scheduled, bound.maxMessages, this.keys.retryPrefix(topic), command.delayMs, command.entry);
+        else pipeline.omnibusSchedule(this.keys.scheduled, command.delayMs, command.entry);
         soonestDelay = Math.min(soonestDelay, command.delayMs);
+      } else if (bound) {
+        pipeline.omnibusBoundedAdd(stream, bound.overflow, bound.maxMessages, bound.overflow === 'reject' ? this.keys.retryPrefix(topic) : '', ...command.fields);
       } else {
-        pipeline.xadd(streams[index] as string, '*', ...command.fields);
+        pipeline.xadd(stream, '*', ...command.fields);
       }
     });
     let results: [Error | null, unknown][] | null;
@@ -138,6 +161,18 @@ export class RedisTransport implements Transport {
         `Redis refused ${failed.length} of ${messages.length} message(s) (the others were accepted), first ${first.message.id} to "${first.message.topic}": ${safeMessage(first.error, this.settings.secrets)}`,
         { topic: first.message.topic, cause: this.unreachable(client, first.error) },
       );
+    }
+    // Refused for lack of room: a QueueFullError, final (never retried here: room comes only from consumers).
+    const refused = results.flatMap(([, reply], index) => {
+      const refusal = refusalOf(reply);
+      return refusal ? [{ refusal, message: messages[index] as OutgoingMessage }] : [];
+    });
+    const firstRefused = refused[0];
+    if (firstRefused) {
+      const { message } = firstRefused;
+      const detail = describeRefusal(this.bounds.of(message.topic)?.maxMessages, firstRefused.refusal);
+      const which = messages.length > 1 ? `${refused.length} of ${messages.length} message(s) refused, the others stored; first ${message.id}: ` : '';
+      throw new QueueFullError(message.topic, `${which}${detail}`);
     }
   }
 
@@ -376,4 +411,8 @@ export class RedisTransport implements Transport {
   private assertOpen(): void {
     if (this.closed) throw new ClosedError('the redis transport is closed');
   }
+}
+
+function describeRefusal(maxMessages: number | undefined, refusal: Refusal): string {
+  return `at most ${maxMessages ?? '?'} messages waiting for a group; group "${refusal.group}" has ${refusal.waiting}`;
 }
