@@ -1,4 +1,6 @@
-import type { TransportCapabilities } from '@omnibus/core';
+import type { BoundSupport, TransportCapabilities } from '@omnibus/core';
+
+import { keepsBytesBound } from './bound.js';
 
 /** nats-server's default max_payload (1 MiB): the limit of body + headers of one message. */
 export const DEFAULT_MAX_PAYLOAD = 1_048_576;
@@ -18,6 +20,8 @@ export const HEADER_ALLOWANCE = 8_192;
  * - redeliveryHeaders: false — JetStream redelivers the stored message; it cannot be rewritten.
  * - orderingByKey: false — competing consumers of a group and redeliveries after the ack wait reorder a key.
  * - maxMessageBytes: the server's max_payload (its INFO, after connect()) minus HEADER_ALLOWANCE.
+ * - boundedTopics: stream limits (`max_msgs`, `max_bytes`) with `discard: new` (reject) or
+ *   `discard: old` (drop-oldest) on an interest stream; see bound.ts and the README.
  */
 export const natsCapabilities: TransportCapabilities = Object.freeze({
   delayedPublish: 'emulated',
@@ -26,4 +30,13 @@ export const natsCapabilities: TransportCapabilities = Object.freeze({
   orderingByKey: false,
   persistence: true,
   maxMessageBytes: DEFAULT_MAX_PAYLOAD - HEADER_ALLOWANCE,
+  boundedTopics: natsBoundSupport(undefined),
 });
+
+/**
+ * Bounds this server keeps: by message count always; in bytes only where nats-server refuses
+ * exactly at `max_bytes` (2.10.5 and later, see bound.ts), so `maxBytes` is false before connect().
+ */
+export function natsBoundSupport(serverVersion: string | undefined): BoundSupport {
+  return { reject: 'native', dropOldest: 'native', maxBytes: keepsBytesBound(serverVersion) };
+}

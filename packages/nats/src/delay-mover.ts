@@ -1,5 +1,5 @@
 import { headers as natsHeaders } from '@nats-io/transport-node';
-import type { Logger } from '@omnibus/core';
+import { isOmnibusError, type Logger } from '@omnibus/core';
 import { DUE_HEADER, EXPECTED_STREAM, ID_HEADER, MSG_ID } from './codec.js';
 import { errorText } from './errors.js';
 import type { Link } from './link.js';
@@ -25,6 +25,8 @@ const RETRY_MS = 1_000;
  * nak'ed with the remaining time (the server redelivers it then, and keeps it across
  * restarts); a due one is published to its topic (with a `Nats-Msg-Id` of its delay-stream
  * entry, so a move repeated after a crash is deduplicated and nothing else is) and then acked.
+ * A move refused by a full bounded topic is nak'ed and tried again: the message is never acked
+ * before its topic's stream stored it, so a full topic delays it and never loses it.
  */
 /** Where the mover is: `closed` is for good (a start() still in flight must not create a worker then). */
 type MoverState = { readonly kind: 'idle' } | { readonly kind: 'running'; readonly worker: PullWorker } | { readonly kind: 'closed' };
@@ -32,6 +34,11 @@ type MoverState = { readonly kind: 'idle' } | { readonly kind: 'running'; readon
 export class DelayMover {
   private state: MoverState = { kind: 'idle' };
   private starting: Promise<void> | undefined;
+  /**
+   * Topics whose stream refused a move for lack of room (a `reject` bound), logged once until a
+   * move to them succeeds: a full topic is a normal state, its due messages retried every second.
+   */
+  private readonly fullTopics = new Set<string>();
 
   constructor(
     private readonly link: () => Link,
@@ -129,7 +136,15 @@ export class DelayMover {
         ensure: () => this.topology.ensureStream(topic),
       });
       await received.ack();
+      this.fullTopics.delete(topic);
     } catch (error) {
+      // A full bounded topic: the message stays in the delay stream (never acked) until there is room.
+      if (isOmnibusError(error, 'QUEUE_FULL')) {
+        if (!this.fullTopics.has(topic)) this.logger.warn({ topic }, 'omnibus nats: due delayed messages wait in the delay stream for room in their full bounded topic');
+        this.fullTopics.add(topic);
+        await received.nak(RETRY_MS);
+        return;
+      }
       this.logger.warn({ topic, error: errorText(error, this.secrets) }, 'omnibus nats: moving a due delayed message failed; retrying');
       await received.nak(RETRY_MS);
     }

@@ -5,6 +5,8 @@ import { redactSecrets } from '@omnibus/core';
 export const ApiCodes = {
   streamNotFound: 10059,
   consumerNotFound: 10014,
+  /** "stream store failed": the server did not store a published message; its description says why. */
+  storeFailed: 10077,
 } as const;
 
 export function apiCode(error: unknown): number | undefined {
@@ -17,6 +19,16 @@ export function isStreamNotFound(error: unknown): boolean {
 
 export function isConsumerNotFound(error: unknown): boolean {
   return apiCode(error) === ApiCodes.consumerNotFound || (error instanceof Error && /consumer not found/i.test(error.message));
+}
+
+/**
+ * A publish refused by a stream at its limits with `discard: new` (a bounded topic's `reject`,
+ * or limits set by hand): `maximum messages exceeded`, `maximum bytes exceeded` or `maximum
+ * messages per subject exceeded` (err_code 10077, status 503). Nothing was stored, and trying
+ * again at once finds the same stream: it is not a transient failure.
+ */
+export function isStreamFull(error: unknown): boolean {
+  return apiCode(error) === ApiCodes.storeFailed && error instanceof Error && /maximum (messages|bytes|messages per subject) exceeded/i.test(error.message);
 }
 
 /** A client error's message with credentials removed, for our own error messages and logs; never empty. */

@@ -1,8 +1,9 @@
 import { JetStreamApiError, type JetStreamClient, type PubAck } from '@nats-io/jetstream';
 import { errors, nuid, type MsgHdrs } from '@nats-io/transport-node';
-import { ConnectionError, MessageTooLargeError, PublishError, isOmnibusError, type OutgoingMessage } from '@omnibus/core';
+import { ConnectionError, MessageTooLargeError, PublishError, QueueFullError, isOmnibusError, type OutgoingMessage } from '@omnibus/core';
+import { describeBound } from './bound.js';
 import { DUE_HEADER, EXPECTED_STREAM, ID_HEADER, MSG_ID, encodeHeaders, encodeId, headerBlockBytes } from './codec.js';
-import { errorText } from './errors.js';
+import { errorText, isStreamFull } from './errors.js';
 import type { Link } from './link.js';
 import type { Naming } from './naming.js';
 import type { NatsOptions } from './options.js';
@@ -93,9 +94,14 @@ export class Publisher {
     await Promise.all(Array.from({ length: Math.min(this.options.publishWindow, envelopes.length) }, lane));
     if (failures.length === 0) return;
     const [first] = failures as [(typeof failures)[number]];
-    // A refusal of our own (a topic that cannot be a subject, a stream name collision) as it is.
+    // A refusal of our own (a topic that cannot be a subject, a stream name collision, a full topic) as it is.
     if (failures.length === 1 && isOmnibusError(first.error) && !isOmnibusError(first.error, 'CONNECTION_FAILED')) throw first.error;
     const topics = [...new Set(failures.map((f) => f.message.topic))];
+    // Only full topics refused: the caller must see QUEUE_FULL ("try again later"), not a failure.
+    if (failures.every((f) => isOmnibusError(f.error, 'QUEUE_FULL')) && topics.length === 1) {
+      const detail = failures.length === messages.length ? `all ${messages.length} messages refused` : `${failures.length} of ${messages.length} messages refused, the others were stored`;
+      throw new QueueFullError(first.message.topic, detail, { cause: first.error });
+    }
     throw new PublishError(
       `NATS JetStream did not accept ${failures.length} of ${messages.length} message(s) (topic ${topics.join(', ')}): ${errorText(first.error, this.secrets)}`,
       { cause: first.error, topic: topics.length === 1 ? topics[0] : undefined },
@@ -146,6 +152,8 @@ export class Publisher {
         }
         return ack;
       } catch (error) {
+        // A full stream refused it (nothing stored): the same stream answers the same at once, so never retried.
+        if (isStreamFull(error)) throw this.queueFull(envelope, error);
         if (attempt >= publishRetries || !retryable(error)) throw error;
         // No stream listens on the subject any more (deleted, or lost with a memory-storage restart).
         // (nats.js reports "no responders" to a publish as JetStreamNotEnabled.)
@@ -153,6 +161,13 @@ export class Publisher {
         await new Promise((resolve) => setTimeout(resolve, Math.min(2_000, 50 * 2 ** attempt)));
       }
     }
+  }
+
+  /** A refusal for lack of room, saying which limit: the topic's bound when declared, else the stream's own limits. */
+  private queueFull(envelope: Envelope, error: unknown): QueueFullError {
+    const bound = this.topology.boundOf(envelope.topic);
+    const limit = bound && envelope.stream === this.naming.stream(envelope.topic) ? describeBound(bound) : 'its limits';
+    return new QueueFullError(envelope.topic, `stream ${envelope.stream} holds ${limit}; JetStream: ${errorText(error, this.secrets)}`, { cause: error });
   }
 
   private envelope(message: OutgoingMessage, index: number | undefined): Envelope {

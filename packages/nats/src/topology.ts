@@ -9,9 +9,11 @@ import {
   type ConsumerInfo,
   type JetStreamManager,
   type StreamConfig,
+  type StreamInfo,
 } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/transport-node';
-import { ConfigError } from '@omnibus/core';
+import { ConfigError, type TopicBound } from '@omnibus/core';
+import { boundLimits, describeBound, overLimits, sameLimits } from './bound.js';
 import { isConsumerNotFound, isStreamNotFound } from './errors.js';
 import { DELAY_MOVER, type Naming } from './naming.js';
 import type { NatsOptions } from './options.js';
@@ -29,6 +31,8 @@ export function isOmnibusPullConsumer(info: ConsumerInfo, subject: string): bool
 export class Topology {
   private readonly streams = new Map<string, Promise<void>>();
   private readonly consumers = new Map<string, Promise<void>>();
+  /** Bounds of bounded topics (Transport.declareTopic), by topic: their streams are made and kept so. */
+  private readonly bounds = new Map<string, TopicBound>();
 
   constructor(
     private readonly jsm: () => JetStreamManager,
@@ -36,20 +40,46 @@ export class Topology {
     private readonly options: NatsOptions,
   ) {}
 
-  /** The topic's stream exists (created if missing). */
+  /**
+   * The topic's stream exists (created if missing). A bounded topic's stream has interest
+   * retention whatever `options.retention` says (the bound must count what some group still has
+   * to settle, not what every group acked long ago) and the bound's limits (see bound.ts); an
+   * existing one is checked and, where JetStream allows it, updated to the bound.
+   */
   ensureStream(topic: string): Promise<void> {
     const name = this.naming.stream(topic);
     const subject = this.naming.subject(topic);
-    // Keyed by name and subject: another topic with the same stream name must still be checked.
-    return this.once(this.streams, `${name}/=${subject}`, () =>
-      this.createStream({
-        name,
-        subjects: [subject],
-        description: `Omnibus topic ${topic}`,
-        retention: this.options.retention === 'interest' ? RetentionPolicy.Interest : RetentionPolicy.Limits,
-        ...this.limits(),
-      }),
+    const bound = this.bounds.get(topic);
+    const retention = bound || this.options.retention === 'interest' ? RetentionPolicy.Interest : RetentionPolicy.Limits;
+    return this.once(this.streams, this.streamKey(name, subject), () =>
+      this.createStream(
+        {
+          name,
+          subjects: [subject],
+          description: `Omnibus topic ${topic}`,
+          retention,
+          ...this.limits(),
+          ...(bound ? boundLimits(bound, this.options.maxBytes) : {}),
+        },
+        bound ? (existing) => this.applyBound(topic, bound, existing) : undefined,
+      ),
     );
+  }
+
+  /**
+   * From now on the topic's stream keeps `bound`: created with it, or an existing stream
+   * checked and updated (see applyBound). The latest declaration wins.
+   */
+  declareBound(topic: string, bound: TopicBound): Promise<void> {
+    this.bounds.set(topic, bound);
+    // A stream ensured before (unbounded, or with another bound) must be checked again.
+    this.streams.delete(this.streamKey(this.naming.stream(topic), this.naming.subject(topic)));
+    return this.ensureStream(topic);
+  }
+
+  /** The bound declared for the topic, if any. */
+  boundOf(topic: string): TopicBound | undefined {
+    return this.bounds.get(topic);
   }
 
   /** The stream that holds delayed messages until they are due (a work queue: removed once moved). */
@@ -134,7 +164,39 @@ export class Topology {
     };
   }
 
-  private async createStream(config: Partial<StreamConfig> & { name: string; subjects: string[] }): Promise<void> {
+  /**
+   * Bring an existing stream to the bound. Its retention cannot change (nats-server refuses,
+   * err_code 10052), so a stream with limits retention is a ConfigError: a bound there would
+   * count messages every group acked long ago and a full topic would never free up. Limits are
+   * updated in place, except when that would delete messages a `reject` bound promised to keep
+   * (the server applies a lower limit by deleting the oldest, see overLimits).
+   */
+  private async applyBound(topic: string, bound: TopicBound, info: StreamInfo): Promise<void> {
+    const name = info.config.name;
+    const limits = boundLimits(bound, this.options.maxBytes);
+    if (info.config.retention !== RetentionPolicy.Interest) {
+      throw new ConfigError(
+        'bound',
+        `topic "${topic}" is bounded (${describeBound(bound)}) but its stream "${name}" exists with ${info.config.retention} retention, which JetStream cannot change: there the bound would count messages every group has acknowledged, and a full topic would never free up; delete the stream (its messages go with it) so that it is created with interest retention, or use the topic unbounded`,
+      );
+    }
+    if (sameLimits(info.config, limits)) return;
+    const over = bound.overflow === 'reject' ? overLimits(info, limits) : undefined;
+    if (over !== undefined) {
+      throw new ConfigError(
+        'bound',
+        `topic "${topic}" is bounded (${describeBound(bound)}, overflow "reject") but its stream "${name}" holds ${over}: JetStream would apply the bound by deleting the oldest of them; let the groups catch up and use the topic again, or raise the bound`,
+      );
+    }
+    await this.jsm().streams.update(name, limits);
+  }
+
+  private streamKey(name: string, subject: string): string {
+    // Keyed by name and subject: another topic with the same stream name must still be checked.
+    return `${name}/=${subject}`;
+  }
+
+  private async createStream(config: Partial<StreamConfig> & { name: string; subjects: string[] }, reconcile?: (existing: StreamInfo) => Promise<void>): Promise<void> {
     const jsm = this.jsm();
     let existing = await jsm.streams.info(config.name).catch((error: unknown) => {
       if (isStreamNotFound(error)) return undefined;
@@ -157,6 +219,7 @@ export class Topology {
         `stream "${config.name}" exists for subjects ${JSON.stringify(existing.config.subjects ?? [])}, not "${wanted}": the stream is not this topic's (another Omnibus setup whose streamPrefix and topic give the same name, or not Omnibus's); use another options.streamPrefix`,
       );
     }
+    await reconcile?.(existing);
   }
 
   private async createConsumer(stream: string, config: Partial<ConsumerConfig> & { durable_name: string; filter_subject: string }): Promise<void> {

@@ -16,8 +16,10 @@ import {
   type TransportInit,
   type TransportInspection,
   type TransportSubscription,
+  type TopicSettings,
 } from '@omnibus/core';
-import { DEFAULT_MAX_PAYLOAD, HEADER_ALLOWANCE, natsCapabilities } from './capabilities.js';
+import { assertBoundKeepable } from './bound.js';
+import { DEFAULT_MAX_PAYLOAD, HEADER_ALLOWANCE, natsBoundSupport, natsCapabilities } from './capabilities.js';
 import { resolveConnection, type ResolvedConnection } from './connection-options.js';
 import { DelayMover } from './delay-mover.js';
 import { deleteGroup } from './delete-group.js';
@@ -89,6 +91,7 @@ class NatsTransport implements Transport {
       ...natsCapabilities,
       persistence: this.options.storage === 'file',
       maxMessageBytes: this.maxPayload - HEADER_ALLOWANCE,
+      boundedTopics: natsBoundSupport(this.connected?.nc.info?.version),
     };
   }
 
@@ -100,6 +103,20 @@ class NatsTransport implements Transport {
     await this.ready();
     if (messages.length === 0) return;
     await this.publisher.publish(messages);
+  }
+
+  /**
+   * A bounded topic: its stream gets the bound's limits (see bound.ts and README "Bounded
+   * topics"), created so or updated; a bound this server cannot keep, or a stream that cannot
+   * take it, is a ConfigError naming `bound`.
+   */
+  async declareTopic(topic: string, settings: TopicSettings): Promise<void> {
+    this.checkNames(topic, undefined);
+    const { nc } = await this.ready();
+    const bound = settings.bound;
+    if (!bound) return;
+    assertBoundKeepable(topic, bound, this.options.maxBytes, nc.info?.version);
+    await this.admin(`bound topic "${topic}"`, () => this.topology.declareBound(topic, bound));
   }
 
   async ensureGroup(topic: string, group: string): Promise<void> {
