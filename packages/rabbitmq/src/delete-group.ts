@@ -23,7 +23,9 @@ export interface DeletedGroup {
 }
 
 /**
- * Remove the group queue of `topic`/`group` and what reaches it: the queue (its ready and
+ * Remove the group queue of `topic`/`group` and what reaches it (with the group's re-entry queue
+ * of a reject-bounded topic, always looked for: the process deleting a group, e.g. the CLI, may
+ * not know the topic's bound): the queue (its ready and
  * unacknowledged messages, and with it its bindings to the topic exchange and to the router, i.e.
  * its retry path). Its delayed retries wait in the delay buckets shared by every group, which no
  * client can take single messages out of: the router sends them to the discard queue instead
@@ -36,28 +38,36 @@ export interface DeletedGroup {
  */
 export async function deleteGroup(deps: DeleteGroupDeps, topic: string, group: string): Promise<DeletedGroup> {
   const queue = deps.names.groupQueue(topic, group);
+  const reentry = reentryQueueOf(deps.names, topic, group);
   const model = await deps.connection.waitForModel(deps.connectTimeoutMs);
   let handle: ChannelHandle | undefined;
   const channel = async () => {
     if (!handle?.open) handle = await openChannel(model, false, deps.scrub, deps.logger, `delete ${queue}`);
     return handle.channel;
   };
-  try {
-    const existing = await (await channel()).checkQueue(queue).catch((cause: unknown) => {
+  const check = async (name: string) =>
+    (await channel()).checkQueue(name).catch((cause: unknown) => {
       if (replyCode(cause) === 404) return undefined;
       throw cause;
     });
-    if (existing === undefined) return { queue: false, messages: 0 };
-    if (existing.consumerCount > 0) throw busy(group, queue, existing.consumerCount);
-    await deps.topology.discardRetriesOf(queue);
-    const deleted = await (await channel()).deleteQueue(queue, { ifUnused: true }).catch((cause: unknown) => {
+  const remove = async (name: string) =>
+    (await channel()).deleteQueue(name, { ifUnused: true }).catch((cause: unknown) => {
       // A consumer attached after the check (406); or the queue went meanwhile (404 on older brokers).
-      if (replyCode(cause) === 406) throw busy(group, queue, undefined);
+      if (replyCode(cause) === 406) throw busy(group, name, undefined);
       if (replyCode(cause) === 404) return { messageCount: 0 };
       throw cause;
     });
-    deps.logger.info({ queue, messages: deleted.messageCount }, 'rabbitmq: group deleted');
-    return { queue: true, messages: deleted.messageCount };
+  try {
+    const existing = await check(queue);
+    const existingReentry = reentry === undefined ? undefined : await check(reentry);
+    if (existing === undefined && existingReentry === undefined) return { queue: false, messages: 0 };
+    if (existing && existing.consumerCount > 0) throw busy(group, queue, existing.consumerCount);
+    if (reentry && existingReentry && existingReentry.consumerCount > 0) throw busy(group, reentry, existingReentry.consumerCount);
+    await deps.topology.discardRetriesOf(queue);
+    const deleted = existing === undefined ? 0 : (await remove(queue)).messageCount;
+    const reentered = reentry === undefined || existingReentry === undefined ? 0 : (await remove(reentry)).messageCount;
+    deps.logger.info({ queue, messages: deleted + reentered }, 'rabbitmq: group deleted');
+    return { queue: existing !== undefined, messages: deleted + reentered };
   } catch (cause) {
     if (cause instanceof ConfigError) throw cause;
     const safe = deps.scrub.error(cause);
@@ -65,6 +75,16 @@ export async function deleteGroup(deps: DeleteGroupDeps, topic: string, group: s
   } finally {
     deps.topology.forgetGroup(queue);
     await closeChannel(handle);
+  }
+}
+
+/** The re-entry queue's name, or undefined for a group whose name leaves no room for one (it never had one). */
+function reentryQueueOf(names: Names, topic: string, group: string): string | undefined {
+  try {
+    return names.reentryQueue(topic, group);
+  } catch (error) {
+    if (error instanceof ConfigError) return undefined;
+    throw error;
   }
 }
 

@@ -1,5 +1,6 @@
 import type { ChannelModel } from 'amqplib';
 import { ConnectionError, type Count, type GroupInspection, type Logger, type TransportInspection } from '@omnibus/core';
+import type { TopicBounds } from './bound.js';
 import { closeChannel, openChannel, type ChannelHandle } from './channels.js';
 import type { ConnectionManager } from './connection.js';
 import { replyCode, type Scrubber } from './errors.js';
@@ -21,6 +22,9 @@ const exactly = (value: number): Count => ({ value, exact: true });
  *   buckets shared by every topic and group of the prefix; a bucket's count cannot be split.
  * - lag: undefined. A queue has no log position to be behind: its backlog is waiting + inFlight.
  *
+ * A reject-bounded topic's group also waits in its re-entry queue (retries and delayed publishes
+ * that came due, see bound.ts): both queues are read and added up.
+ *
  * The groups of a topic (no `group` asked for) are the queues bound to its exchange with `#`,
  * from the management API; without it, the groups this transport declared (`known`).
  */
@@ -32,6 +36,7 @@ export class Inspector {
     private readonly connectTimeoutMs: number,
     private readonly scrub: Scrubber,
     private readonly logger: Logger,
+    private readonly bounds: TopicBounds,
   ) {}
 
   async inspect(topic: string, group: string | undefined, known: () => readonly string[]): Promise<TransportInspection> {
@@ -52,18 +57,28 @@ export class Inspector {
 
   private async group(reader: PassiveReader, topic: string, group: string): Promise<GroupInspection> {
     const queue = this.names.groupQueue(topic, group);
+    const reentry = this.bounds.rejects(topic) === undefined ? undefined : this.names.reentryQueue(topic, group);
     const ready = await reader.readyMessages(queue);
     if (ready === undefined) return { group, waiting: exactly(0), inFlight: exactly(0), delayed: undefined, lag: undefined };
-    const managed = await this.management?.queue(queue);
-    // 'missing' although AMQP just saw the queue: deleted meanwhile, or a managementUrl that is not this broker's. Unknown either way.
-    const unacknowledged = managed === undefined || managed === 'missing' ? undefined : managed.unacknowledged;
+    const reentryReady = reentry === undefined ? 0 : ((await reader.readyMessages(reentry)) ?? 0);
+    let unacknowledged = await this.unacknowledged(queue);
+    if (reentry !== undefined && unacknowledged !== undefined) {
+      const more = await this.unacknowledged(reentry);
+      unacknowledged = more === undefined ? undefined : unacknowledged + more;
+    }
     return {
       group,
-      waiting: exactly(ready),
+      waiting: exactly(ready + reentryReady),
       inFlight: unacknowledged === undefined ? undefined : { value: unacknowledged, exact: false },
       delayed: undefined,
       lag: undefined,
     };
+  }
+
+  private async unacknowledged(queue: string): Promise<number | undefined> {
+    const managed = await this.management?.queue(queue);
+    // 'missing' although AMQP just saw the queue: deleted meanwhile, or a managementUrl that is not this broker's. Unknown either way.
+    return managed === undefined || managed === 'missing' ? undefined : managed.unacknowledged;
   }
 
   /** The groups of a topic: queues `<exchange>.<group>` bound with `#` (management API), else those this transport declared. */

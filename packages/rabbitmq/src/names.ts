@@ -48,6 +48,20 @@ export class Names {
     return fitting(`${this.prefix}${topic}.${group}`, 'group', `the queue of group "${group}" of topic "${topic}"`);
   }
 
+  /**
+   * The re-entry queue of a group of a reject-bounded topic: its delayed retries, immediate
+   * retries and the topic's delayed publishes arrive here instead of in the bounded group queue,
+   * which would refuse them when full (see bound.ts). Internal (`omnibus:`), so no topic or
+   * group reaches it; one per group queue, so the mapping stays injective.
+   */
+  reentryQueue(topic: string, group: string): string {
+    const queue = this.groupQueue(topic, group);
+    const name = `${this.prefix}${INTERNAL_MARKER}reentry:${queue.slice(this.prefix.length)}`;
+    // Reached by the default exchange with its own name as routing key: a short string, no router tag.
+    if (Buffer.byteLength(name) <= MAX_SHORT_STRING_BYTES) return name;
+    throw new ConfigError('group', `the re-entry queue of group "${group}" of bounded topic "${topic}" would be ${Buffer.byteLength(name)} bytes, over AMQP's ${MAX_SHORT_STRING_BYTES}: use a shorter prefix, topic or group`);
+  }
+
   /** Headers exchange in front of the delay queues: routes on the delay-bucket header. */
   delayExchange(): string {
     return `${this.prefix}${INTERNAL_MARKER}delay`;

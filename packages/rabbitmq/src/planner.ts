@@ -1,4 +1,5 @@
 import { ConfigError, MessageTooLargeError, messageBytesOver, type OutgoingMessage, type TransportMessage } from '@omnibus/core';
+import type { TopicBounds } from './bound.js';
 import { encodeMessage, reservedHeaderReason, TransportHeaders, type EncodedMessage } from './codec.js';
 import { headerTableBytesOver, MAX_HEADER_TABLE_BYTES, MAX_USER_HEADER_TABLE_BYTES } from './size.js';
 import { delayBucket, MAX_DELAY_MS } from './delay.js';
@@ -14,6 +15,11 @@ import type { Topology } from './topology.js';
  * - publish, delayed:   delay exchange → bucket queue → (TTL) → router `t:<exchange>` → topic exchange.
  * - nack, no delay:     default exchange → the group's queue (a copy with attempt + 1 and merged headers).
  * - nack, delayed:      delay exchange → bucket queue → (TTL) → router `q:<queue>` → that group's queue only.
+ *
+ * A reject-bounded topic (bound.ts): a plain publish carries the bound, so that the publisher
+ * reads a basic.nack as a full queue; retries go to the group's re-entry queue (by name without
+ * delay; with a delay the router's `q:<queue>` leads there), delayed publishes reach the
+ * re-entry queues through the router's `t:<exchange>`.
  */
 /** What every plain publish to one topic shares (built once per topic, not per message). */
 interface TopicRoute {
@@ -33,6 +39,7 @@ export class Planner {
     private readonly names: Names,
     private readonly topology: Topology,
     private readonly options: RabbitMQOptions,
+    private readonly bounds: TopicBounds,
   ) {}
 
   /**
@@ -78,6 +85,7 @@ export class Planner {
       prepareKey: route.prepareKey,
       prepare: route.prepare,
       forget: route.forget,
+      rejectBound: this.bounds.rejects(topic),
     };
   }
 
@@ -127,9 +135,11 @@ export class Planner {
       };
     }
     const encoded = encodeMessage(message, extra);
+    // A reject-bounded group queue would refuse the copy when full: it re-enters beside it.
+    const target = this.bounds.rejects(topic) === undefined ? queue : this.names.reentryQueue(topic, group);
     return {
       exchange: '',
-      routingKey: queue,
+      routingKey: target,
       content: encoded.content,
       options: encoded.options,
       mandatory: true,

@@ -1,5 +1,6 @@
 import type { ChannelModel, ConfirmChannel, Message, Options } from 'amqplib';
-import { ClosedError, ConnectionError, PublishError, isOmnibusError, type Logger } from '@omnibus/core';
+import { ClosedError, ConnectionError, PublishError, QueueFullError, isOmnibusError, type Logger, type TopicBound } from '@omnibus/core';
+import { describeBound } from './bound.js';
 import { closeChannel, openChannel, type ChannelHandle } from './channels.js';
 import { TransportHeaders } from './codec.js';
 import type { ConnectionManager } from './connection.js';
@@ -28,6 +29,12 @@ export interface AmqpPublish {
   readonly prepare: () => Promise<void>;
   /** Forget those declarations: the message came back unroutable or its channel died. */
   readonly forget: () => void;
+  /**
+   * Set when this publish goes to the bounded queues of a topic declared with a `reject` bound:
+   * a basic.nack then means a queue had no room (the nack carries no reason; x-overflow
+   * reject-publish is what makes a classic queue nack), and it fails with a QueueFullError.
+   */
+  readonly rejectBound?: TopicBound | undefined;
 }
 
 /** After this many lost channels or returns, a message is refused instead of re-sent. */
@@ -169,6 +176,9 @@ export class Publisher {
     const [first] = failures;
     if (!first) return;
     if (items.length === 1) throw first;
+    if (failures.every((failure) => failure instanceof QueueFullError)) {
+      throw new QueueFullError((first as QueueFullError).topic, `${failures.length} of ${items.length} messages of the batch were refused; the others were stored`, { cause: first });
+    }
     throw new PublishError(`rabbitmq: ${failures.length} of ${items.length} messages were not accepted; first: ${first.message}`, {
       cause: first,
       topic: items[0]?.publish.topic,
@@ -304,7 +314,11 @@ export class Publisher {
         if (item.returned) this.onReturned(item);
         else this.succeed(item);
       } else if ((error as Error).message === 'message nacked') {
-        this.fail(item, new PublishError(`rabbitmq: the broker refused a message for topic "${item.publish.topic}" (basic.nack)`, { topic: item.publish.topic }));
+        // Final, never re-sent: a full queue stays full until consumers catch up, and the caller
+        // is the one to decide (answer "sold out", try later).
+        const bound = item.publish.rejectBound;
+        if (bound) this.fail(item, new QueueFullError(item.publish.topic, `${describeBound(bound)}: a group's queue refused it with basic.nack; with several groups, the others may have stored it`));
+        else this.fail(item, new PublishError(`rabbitmq: the broker refused a message for topic "${item.publish.topic}" (basic.nack)`, { topic: item.publish.topic }));
       } else {
         // Channel closed before the confirm. If the broker closed it to refuse THIS message, the
         // refusal is final: fail it now. Otherwise the broker may or may not have it: send it again.

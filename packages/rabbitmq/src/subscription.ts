@@ -1,6 +1,7 @@
 import type { ConsumeMessage } from 'amqplib';
 import { ConnectionError, type Logger, type NackOptions, type SubscribeParams, type TransportSubscription } from '@omnibus/core';
 import { AckBatcher } from './acks.js';
+import type { TopicBounds } from './bound.js';
 import { closeChannel, openChannel, type ChannelHandle } from './channels.js';
 import { decodeMessage, type DeliveryOrigin } from './codec.js';
 import type { ConnectionManager } from './connection.js';
@@ -22,18 +23,24 @@ export interface SubscriptionDeps {
   readonly options: RabbitMQOptions;
   readonly scrub: Scrubber;
   readonly logger: Logger;
+  readonly bounds: TopicBounds;
 }
 
-/** A consumer on its channel; `tag` is set once basic.consume-ok arrived. */
+/**
+ * The consumers on one channel; `tags` fill as basic.consume-ok arrives. One for the group
+ * queue, and for a reject-bounded topic one more for the group's re-entry queue (bound.ts):
+ * both share the channel, its acks and the subscription's concurrency.
+ */
 interface Attached {
   readonly handle: ChannelHandle;
   readonly acks: AckBatcher;
-  tag: string | undefined;
+  readonly tags: string[];
 }
 
 interface Buffered {
   readonly attached: Attached;
   readonly raw: ConsumeMessage;
+  readonly origin: DeliveryOrigin;
 }
 
 type State = 'active' | 'stopped' | 'closed';
@@ -149,11 +156,13 @@ export class RabbitSubscription implements TransportSubscription, DeliveryOwner 
     this.restartTimer = undefined;
     await this.attaching?.catch(() => {});
     const attached = this.current;
-    if (attached?.handle.open && attached.tag) {
-      try {
-        await attached.handle.channel.cancel(attached.tag);
-      } catch {
-        // Channel gone: nothing is delivered on it any more anyway.
+    if (attached?.handle.open) {
+      for (const tag of attached.tags) {
+        try {
+          await attached.handle.channel.cancel(tag);
+        } catch {
+          // Channel gone: nothing is delivered on it any more anyway.
+        }
       }
     }
     this.releaseBuffer();
@@ -193,13 +202,18 @@ export class RabbitSubscription implements TransportSubscription, DeliveryOwner 
       const safe = scrub.error(cause);
       throw new ConnectionError(`rabbitmq: cannot open a channel to consume "${queue}": ${safe.message}`, { cause: safe });
     }
-    const attached: Attached = { handle, acks: new AckBatcher(handle), tag: undefined };
+    const attached: Attached = { handle, acks: new AckBatcher(handle), tags: [] };
+    const reentry = this.reentryOrigin();
     try {
+      // Per consumer: with a re-entry queue the broker may hand over twice the prefetch, the
+      // extra waiting in the client buffer (never more than `concurrency` handlers at once).
       await handle.channel.prefetch(this.prefetch, false);
       this.current = attached;
       void handle.closed.then((error) => this.onChannelClosed(attached, error));
-      const { consumerTag } = await handle.channel.consume(queue, (raw) => this.onMessage(attached, raw), { noAck: false });
-      attached.tag = consumerTag;
+      for (const origin of reentry ? [this.origin, reentry] : [this.origin]) {
+        const { consumerTag } = await handle.channel.consume(origin.queue, (raw) => this.onMessage(attached, raw, origin), { noAck: false });
+        attached.tags.push(consumerTag);
+      }
     } catch (cause) {
       if (this.current === attached) this.current = undefined;
       await closeChannel(handle);
@@ -210,14 +224,20 @@ export class RabbitSubscription implements TransportSubscription, DeliveryOwner 
     logger.debug({ queue, prefetch: this.prefetch }, 'rabbitmq: consumer attached');
     // stop() may have come while we were subscribing: it waited for us, cancel now.
     if (this.state !== 'active') {
-      await handle.channel.cancel(attached.tag).catch(() => {});
+      for (const tag of attached.tags) await handle.channel.cancel(tag).catch(() => {});
     }
   }
 
-  private onMessage(attached: Attached, raw: ConsumeMessage | null): void {
+  /** For a reject-bounded topic, where the group's retries and delayed publishes arrive (see bound.ts). */
+  private reentryOrigin(): DeliveryOrigin | undefined {
+    if (this.deps.bounds.rejects(this.params.topic) === undefined) return undefined;
+    return { ...this.origin, queue: this.deps.names.reentryQueue(this.params.topic, this.params.group) };
+  }
+
+  private onMessage(attached: Attached, raw: ConsumeMessage | null, origin: DeliveryOrigin): void {
     if (raw === null) {
       // basic.cancel from the broker: the queue was deleted (or a quorum queue lost its leader).
-      this.report(new ConnectionError(`rabbitmq: the broker cancelled the consumer of "${this.queue}" (queue deleted?); re-declaring and resubscribing`));
+      this.report(new ConnectionError(`rabbitmq: the broker cancelled the consumer of "${origin.queue}" (queue deleted?); re-declaring and resubscribing`));
       this.deps.topology.forgetGroup(this.queue);
       attached.acks.flush();
       void closeChannel(attached.handle);
@@ -225,16 +245,16 @@ export class RabbitSubscription implements TransportSubscription, DeliveryOwner 
     }
     attached.acks.received(raw);
     if (this.handedOver >= this.params.concurrency) {
-      this.buffer.push({ attached, raw });
+      this.buffer.push({ attached, raw, origin });
       return;
     }
-    this.handOver(attached, raw);
+    this.handOver(attached, raw, origin);
   }
 
-  private handOver(attached: Attached, raw: ConsumeMessage): void {
-    const { message, attempt } = decodeMessage(this.params.topic, raw, this.origin);
+  private handOver(attached: Attached, raw: ConsumeMessage, origin: DeliveryOrigin): void {
+    const { message, attempt } = decodeMessage(this.params.topic, raw, origin);
     this.handedOver += 1;
-    const delivery = new RabbitDelivery(message, attempt, attached.handle, attached.acks, raw, this, deliveryMetadata(raw, this.queue));
+    const delivery = new RabbitDelivery(message, attempt, attached.handle, attached.acks, raw, this, deliveryMetadata(raw, origin.queue));
     try {
       this.params.onDelivery(delivery);
     } catch (error) {
@@ -246,7 +266,7 @@ export class RabbitSubscription implements TransportSubscription, DeliveryOwner 
     while (this.state === 'active' && this.handedOver < this.params.concurrency && this.buffer.length > 0) {
       const next = this.buffer.shift() as Buffered;
       // From a dead channel: the broker redelivers it.
-      if (next.attached.handle.open) this.handOver(next.attached, next.raw);
+      if (next.attached.handle.open) this.handOver(next.attached, next.raw, next.origin);
     }
   }
 

@@ -1,5 +1,6 @@
 import type { Channel, ChannelModel } from 'amqplib';
 import { ConfigError, ConnectionError, type Logger } from '@omnibus/core';
+import { BOUND_ARGUMENT, boundArguments, type TopicBounds } from './bound.js';
 import { closeChannel, openChannel, type ChannelHandle } from './channels.js';
 import { TransportHeaders } from './codec.js';
 import type { ConnectionManager } from './connection.js';
@@ -14,7 +15,11 @@ import type { RabbitMQOptions } from './options.js';
  * on a channel of their own: a refused declaration closes only that channel.
  *
  *   topic exchange  <prefix><topic>            durable, type topic
- *   group queue     <prefix><topic>.<group>     durable (classic or quorum), bound with '#'
+ *   group queue     <prefix><topic>.<group>     durable (classic or quorum), bound with '#'; a bounded
+ *                                               topic's with x-max-length(-bytes) and x-overflow
+ *   re-entry queue  <prefix>omnibus:reentry:<topic>.<group>  reject-bounded topics only: unbounded,
+ *                                               takes the group's retries and the topic's delayed
+ *                                               publishes (router q:<queue> and t:<exchange>)
  *   delay exchange  <prefix>omnibus:delay       durable, type headers
  *   delay queues    <prefix>omnibus:delay:q:<ms> durable quorum (delayQueueType), x-message-ttl = ms,
  *                                               dead-lettered at-least-once to the router; classic
@@ -36,6 +41,7 @@ export class Topology {
     private readonly connection: ConnectionManager,
     private readonly scrub: Scrubber,
     private readonly logger: Logger,
+    private readonly bounds: TopicBounds,
   ) {}
 
   /** The topic's exchange. */
@@ -44,16 +50,32 @@ export class Topology {
     return this.once(`exchange ${exchange}`, (ch) => ch.assertExchange(exchange, 'topic', { durable: true }));
   }
 
-  /** The group's durable queue, bound to its topic and reachable from the router. Returns the queue name. */
+  /**
+   * The group's durable queue, bound to its topic and reachable from the router. Returns the queue
+   * name. A bounded topic's queue carries its bound; with a `reject` bound, what re-enters the
+   * group from the router (its retries, the topic's delayed publishes) goes to the group's
+   * unbounded re-entry queue instead, since the full queue would refuse it and dead-lettering
+   * would drop it (see bound.ts).
+   */
   async group(topic: string, group: string): Promise<string> {
     const queue = this.names.groupQueue(topic, group);
     const exchange = this.names.topicExchange(topic);
+    const bound = this.bounds.get(topic);
+    const reentry = bound?.overflow === 'reject' ? this.names.reentryQueue(topic, group) : undefined;
     await Promise.all([this.topic(topic), this.router()]);
     await this.once(`queue ${queue}`, async (ch) => {
-      const args = this.options.queueType === 'quorum' ? { 'x-queue-type': 'quorum' } : undefined;
+      const type = this.options.queueType === 'quorum' ? { 'x-queue-type': 'quorum' } : undefined;
+      const args = bound ? { ...type, ...boundArguments(bound) } : type;
       await ch.assertQueue(queue, { durable: true, arguments: args });
       await ch.bindQueue(queue, exchange, '#');
-      await ch.bindQueue(queue, this.names.routerExchange(), this.names.routeToQueue(queue));
+      const router = this.names.routerExchange();
+      if (reentry === undefined) {
+        await ch.bindQueue(queue, router, this.names.routeToQueue(queue));
+        return;
+      }
+      await ch.assertQueue(reentry, { durable: true, arguments: type });
+      await ch.bindQueue(reentry, router, this.names.routeToQueue(queue));
+      await ch.bindQueue(reentry, router, this.names.routeToTopic(topic));
     });
     return queue;
   }
@@ -65,8 +87,11 @@ export class Topology {
     const key = this.names.routeToTopic(topic);
     const discard = this.options.delayQueueType === 'quorum' ? this.names.discardQueue() : undefined;
     await Promise.all([this.topic(topic), this.router(), discard === undefined ? undefined : this.discard(discard)]);
+    // A reject-bounded topic's delayed publishes reach its groups' re-entry queues (bound in
+    // group()), never the topic exchange: its bounded queues would drop them when full.
+    const viaExchange = this.bounds.rejects(topic) === undefined;
     await this.once(`route ${exchange}`, async (ch) => {
-      await ch.bindExchange(exchange, router, key);
+      if (viaExchange) await ch.bindExchange(exchange, router, key);
       if (discard === undefined) return;
       // A topic without groups keeps nothing: its expired delayed messages must still be routed
       // somewhere, or the quorum bucket keeps them (at-least-once) and retries them forever.
@@ -224,6 +249,15 @@ export class Topology {
     if (replyCode(cause) === 406 && /x-queue-type/.test(safe.message)) {
       const field = key.startsWith('delay ') ? 'options.delayQueueType' : 'options.queueType';
       return new ConfigError(field, `rabbitmq: ${key} already exists with another queue type: ${safe.message}`, { cause: safe });
+    }
+    if (replyCode(cause) === 406 && BOUND_ARGUMENT.test(safe.message)) {
+      // A queue's length limit and overflow cannot change once it exists: only the channel of this
+      // declaration is closed (it is the topology channel's own), other work goes on.
+      return new ConfigError(
+        'bound',
+        `rabbitmq: ${key} already exists with another bound (x-max-length, x-max-length-bytes and x-overflow cannot change on an existing queue): ${safe.message}. Define the topic with the bound its queues have, or delete the group (bus.deleteGroup, losing its messages) so it is declared again with the new bound`,
+        { cause: safe },
+      );
     }
     if (replyCode(cause) === 403) {
       // The user may not configure this object on the vhost, or the name is reserved (amq.*).

@@ -1,4 +1,5 @@
 import {
+  assertBoundSupported,
   ClosedError,
   ConfigError,
   PublishError,
@@ -13,8 +14,10 @@ import {
   type TransportInit,
   type TransportInspection,
   type TransportSubscription,
+  type TopicSettings,
 } from '@omnibus/core';
-import { rabbitmqCapabilities } from './capabilities.js';
+import { TopicBounds } from './bound.js';
+import { boundedTopicsFor, rabbitmqCapabilities } from './capabilities.js';
 import { ConnectionManager } from './connection.js';
 import { deleteGroup, type DeleteGroupDeps } from './delete-group.js';
 import { Scrubber } from './errors.js';
@@ -47,6 +50,8 @@ class RabbitMQTransport implements Transport {
   private readonly subscriptions = new Set<RabbitSubscription>();
   /** Groups made by ensureGroup, re-declared after every reconnect. */
   private readonly ensured = new Map<string, { topic: string; group: string }>();
+  /** Bounds of the topics declared bounded (declareTopic): read by topology, planner, subscriptions, inspect. */
+  private readonly bounds = new TopicBounds();
   private closing: Promise<void> | undefined;
 
   constructor(
@@ -54,18 +59,19 @@ class RabbitMQTransport implements Transport {
     private readonly logger: Logger,
   ) {
     // maxMessageBytes is the option: what this broker is configured to take (see capabilities.ts).
-    this.capabilities = { ...rabbitmqCapabilities, maxMessageBytes: config.options.maxMessageBytes };
+    // What the group queues' type can bound (see capabilities.ts).
+    this.capabilities = { ...rabbitmqCapabilities, maxMessageBytes: config.options.maxMessageBytes, boundedTopics: boundedTopicsFor(config.options.queueType) };
     const scrub = new Scrubber(config.secrets);
     const names = new Names(config.options.prefix, config.options.delayQueueType);
     this.connection = new ConnectionManager(config, scrub, logger);
-    this.topology = new Topology(names, config.options, this.connection, scrub, logger);
+    this.topology = new Topology(names, config.options, this.connection, scrub, logger, this.bounds);
     this.publisher = new Publisher(this.connection, config.options, scrub, logger);
-    this.planner = new Planner(names, this.topology, config.options);
-    this.deps = { connection: this.connection, topology: this.topology, publisher: this.publisher, planner: this.planner, names, options: config.options, scrub, logger };
+    this.planner = new Planner(names, this.topology, config.options, this.bounds);
+    this.deps = { connection: this.connection, topology: this.topology, publisher: this.publisher, planner: this.planner, names, options: config.options, scrub, logger, bounds: this.bounds };
     const { management, options } = config;
     // The management API is asked over https with the same TLS settings as the AMQP connection.
     const managementApi = management && new ManagementApi(management, management.base.startsWith('https:') ? tlsSocketOptions(options) : {}, options.managementTimeoutMs, scrub, logger);
-    this.inspector = new Inspector(names, this.connection, managementApi, options.connectTimeoutMs, scrub, logger);
+    this.inspector = new Inspector(names, this.connection, managementApi, options.connectTimeoutMs, scrub, logger, this.bounds);
     this.deleteDeps = { names, connection: this.connection, topology: this.topology, connectTimeoutMs: options.connectTimeoutMs, scrub, logger };
     this.connection.listen({
       connected: (_model, reconnect) => {
@@ -94,6 +100,21 @@ class RabbitMQTransport implements Transport {
       throw new PublishError(`rabbitmq: cannot publish: ${(cause as Error).message}`, { cause, topic: messages[0]?.topic });
     }
     await this.publisher.publish(plans);
+  }
+
+  /**
+   * A bounded topic: its group queues are declared with the bound from now on (see bound.ts).
+   * Nothing is sent here: a queue that exists with another bound is found when its group is
+   * declared (ensureGroup, subscribe), as a ConfigError on `bound`.
+   */
+  async declareTopic(topic: string, settings: TopicSettings): Promise<void> {
+    this.assertOpen();
+    this.deps.names.topicExchange(topic);
+    const { bound } = settings;
+    if (!bound) return;
+    // Core checked it already; a transport used directly is checked too.
+    assertBoundSupported(this, topic, bound);
+    this.bounds.set(topic, bound);
   }
 
   async ensureGroup(topic: string, group: string): Promise<void> {
