@@ -146,11 +146,20 @@ return 1
  * Nack / release: add the new entry (now, or scheduled after a delay) and ack the old
  * one, atomically. KEYS: source stream, scheduled set. ARGV: group, consumer, id,
  * '1' to also XDEL, delay ms, scheduled entry (target + fields).
- * When the group vanished (NOGROUP) the entry is re-added anyway: a duplicate beats a loss.
+ * When the group vanished (NOGROUP) the entry is re-added anyway: a duplicate beats a loss; so is
+ * a topic-stream entry trimmed away while held (see below).
  */
 const REQUEUE = `${PRELUDE}
 local mine = owned(KEYS[1], ARGV[1], ARGV[2], ARGV[3])
-if mine == false then return 0 end
+if mine == false then
+  -- Not in this consumer's pending list: another member claimed it, or it was acked. Leave it,
+  -- unless it is a topic-stream entry that nobody holds and that no longer exists: a drop-oldest
+  -- bound trimmed it while this consumer handled it (Redis 7 then drops the id from the pending
+  -- list at the next XCLAIM, the heartbeat's), and this consumer's copy is the only one left.
+  if ARGV[4] == '1' then return 0 end
+  local anyone = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[3], ARGV[3], 1)
+  if #anyone > 0 or #redis.call('XRANGE', KEYS[1], ARGV[3], ARGV[3]) > 0 then return 0 end
+end
 local delay = tonumber(ARGV[5])
 if delay > 0 then
   redis.call('ZADD', KEYS[2], string.format('%.0f', now_ms() + delay), ARGV[6])
