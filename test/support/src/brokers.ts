@@ -27,17 +27,43 @@ export interface UnavailableBroker {
 
 export type BrokerEndpoint = AvailableBroker | UnavailableBroker;
 
+/**
+ * PostgreSQL is not a broker but is found, started and skipped the same way (the outbox and the
+ * idempotency store need it). Its own kind, so `BROKER_KINDS` and `Record<BrokerKind, …>` stay the four brokers.
+ */
+export type PostgresKind = 'postgres';
+
+export interface AvailablePostgres {
+  available: true;
+  kind: PostgresKind;
+  /** postgres://postgres@127.0.0.1:5432/test (or OMNIBUS_TEST_POSTGRES_URL): a pg connection string. */
+  url: string;
+  /** host:port of the server. */
+  brokers: string[];
+}
+
+export interface UnavailablePostgres {
+  available: false;
+  kind: PostgresKind;
+  reason: string;
+}
+
+export type PostgresEndpoint = AvailablePostgres | UnavailablePostgres;
+
+type ServiceKind = BrokerKind | PostgresKind;
+
 interface BrokerConfig {
   envVar: string;
   defaultUrl: string;
   defaultPort: number;
 }
 
-const CONFIG: Record<BrokerKind, BrokerConfig> = {
+const CONFIG: Record<ServiceKind, BrokerConfig> = {
   rabbitmq: { envVar: 'OMNIBUS_TEST_AMQP_URL', defaultUrl: 'amqp://guest:guest@127.0.0.1:5672', defaultPort: 5672 },
   kafka: { envVar: 'OMNIBUS_TEST_KAFKA_BROKERS', defaultUrl: '127.0.0.1:9092', defaultPort: 9092 },
   redis: { envVar: 'OMNIBUS_TEST_REDIS_URL', defaultUrl: 'redis://127.0.0.1:6379', defaultPort: 6379 },
   nats: { envVar: 'OMNIBUS_TEST_NATS_URL', defaultUrl: 'nats://127.0.0.1:4222', defaultPort: 4222 },
+  postgres: { envVar: 'OMNIBUS_TEST_POSTGRES_URL', defaultUrl: 'postgres://postgres@127.0.0.1:5432/test', defaultPort: 5432 },
 };
 
 const PROBE_TIMEOUT_MS = 1_500;
@@ -68,7 +94,7 @@ export function brokerAddress(url: string, defaultPort: number): HostPort {
 }
 
 /** The configured address of a broker kind (env override or default), without checking it. */
-export function configuredBroker(kind: BrokerKind): { url: string; brokers: string[]; override: boolean; envVar: string } {
+export function configuredBroker(kind: ServiceKind): { url: string; brokers: string[]; override: boolean; envVar: string } {
   const { envVar, defaultUrl, defaultPort } = CONFIG[kind];
   const override = process.env[envVar]?.trim();
   const raw = override || defaultUrl;
@@ -126,20 +152,25 @@ function tcpCheckSync(addresses: HostPort[]): { ok: true } | { ok: false; errors
   }
 }
 
-const cache = new Map<BrokerKind, BrokerEndpoint>();
+const cache = new Map<ServiceKind, BrokerEndpoint | PostgresEndpoint>();
 
 /**
  * Where the `kind` test broker is, if it answers: a quick TCP check of the configured address
- * (OMNIBUS_TEST_AMQP_URL / OMNIBUS_TEST_KAFKA_BROKERS / OMNIBUS_TEST_REDIS_URL / OMNIBUS_TEST_NATS_URL,
- * else the 127.0.0.1 default), cached per process. Synchronous, so usable at suite-collection time.
+ * (OMNIBUS_TEST_AMQP_URL / OMNIBUS_TEST_KAFKA_BROKERS / OMNIBUS_TEST_REDIS_URL / OMNIBUS_TEST_NATS_URL /
+ * OMNIBUS_TEST_POSTGRES_URL, else the 127.0.0.1 default), cached per process. Synchronous, so usable at
+ * suite-collection time.
  */
-export function brokerEndpoint(kind: BrokerKind): BrokerEndpoint {
+export function brokerEndpoint(kind: BrokerKind): BrokerEndpoint;
+export function brokerEndpoint(kind: PostgresKind): PostgresEndpoint;
+export function brokerEndpoint(kind: ServiceKind): BrokerEndpoint | PostgresEndpoint;
+export function brokerEndpoint(kind: ServiceKind): BrokerEndpoint | PostgresEndpoint {
   const cached = cache.get(kind);
   if (cached) return cached;
   const cfg = configuredBroker(kind);
   const addresses = parseAddresses(cfg.brokers.join(','), CONFIG[kind].defaultPort);
   const check = tcpCheckSync(addresses);
-  const endpoint: BrokerEndpoint = check.ok
+  // The kind decides which of the two shapes this is; they only differ in `kind`'s type.
+  const endpoint = (check.ok
     ? { available: true, kind, url: cfg.url, brokers: cfg.brokers }
     : {
         available: false,
@@ -148,14 +179,14 @@ export function brokerEndpoint(kind: BrokerKind): BrokerEndpoint {
           `nothing answers at ${cfg.brokers.join(', ')} (${check.errors.join('; ')}); tried a TCP connect to ` +
           (cfg.override ? `the address in ${cfg.envVar}` : `the default address (set ${cfg.envVar} to use another one)`) +
           '; run `npm run brokers:up` to find or start it',
-      };
+      }) as BrokerEndpoint | PostgresEndpoint;
   cache.set(kind, endpoint);
   return endpoint;
 }
 
-const announced = new Set<BrokerKind>();
+const announced = new Set<ServiceKind>();
 
-function announceSkip(kind: BrokerKind, reason: string): void {
+function announceSkip(kind: ServiceKind, reason: string): void {
   const marker = `OMNIBUS_TEST_SKIP_ANNOUNCED_${kind.toUpperCase()}`;
   if (announced.has(kind) || process.env[marker]) return;
   announced.add(kind);
@@ -168,10 +199,14 @@ function announceSkip(kind: BrokerKind, reason: string): void {
  * suite with one failing test that names the broker and what was tried; locally a skipped suite
  * (and one `[omnibus] skipping <kind> suites: <reason>` line per broker kind).
  */
-export function describeWithBroker(kind: BrokerKind, name: string, fn: (endpoint: AvailableBroker) => void): void {
+export function describeWithBroker(kind: BrokerKind, name: string, fn: (endpoint: AvailableBroker) => void): void;
+/** The same for PostgreSQL: `endpoint.url` is a connection string for pg. */
+export function describeWithBroker(kind: PostgresKind, name: string, fn: (endpoint: AvailablePostgres) => void): void;
+export function describeWithBroker(kind: ServiceKind, name: string, fn: ((endpoint: AvailableBroker) => void) | ((endpoint: AvailablePostgres) => void)): void {
   const endpoint = brokerEndpoint(kind);
   if (endpoint.available) {
-    describe(name, () => fn(endpoint));
+    // The overloads pair each kind with its endpoint type.
+    describe(name, () => (fn as (endpoint: AvailableBroker | AvailablePostgres) => void)(endpoint));
     return;
   }
   if (isCI()) {

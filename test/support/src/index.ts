@@ -7,10 +7,14 @@ export {
   isCI,
   uniqueName,
   type AvailableBroker,
+  type AvailablePostgres,
   type BrokerEndpoint,
   type BrokerKind,
   type HostPort,
+  type PostgresEndpoint,
+  type PostgresKind,
   type UnavailableBroker,
+  type UnavailablePostgres,
 } from './brokers.js';
 export { cleanUpKafka, fastKafkaOptions, kafkaAdmin } from './kafka.js';
 export { freePort, freePorts } from './ports.js';
