@@ -4,6 +4,7 @@ import {
   messageBytesOver,
   ConnectionError,
   PublishError,
+  QueueFullError,
   type Logger,
   type OutgoingMessage,
   type SubscribeParams,
@@ -14,7 +15,9 @@ import {
   type TransportInit,
   type TransportInspection,
   type TransportSubscription,
+  type TopicSettings,
 } from '@omnibus/core';
+import { BoundedTopics } from './bound/bounded-topics.js';
 import { kafkaCapabilities } from './capabilities.js';
 import { resolveConfig, type KafkaConfig } from './config.js';
 import { deleteGroup } from './delete-group.js';
@@ -34,6 +37,9 @@ import { Topology } from './topology.js';
 /** Build a driver for a config; the seam where another Kafka client would plug in. `connection` is told of its connections (health). */
 export type DriverFactory = (config: KafkaConfig, logger: Logger, connection: ConnectionObserver) => KafkaDriver;
 
+/** Room for a consumer's commit request on top of its commit interval (see the grace in bound/admission.ts). */
+const BOUND_COMMIT_ROOM_MS = 200;
+
 export const kafkajsDriverFactory: DriverFactory = (config, logger, connection) => new KafkajsDriver({ ...config, logger, secrets: config.secrets, connection });
 
 /**
@@ -51,6 +57,7 @@ export class KafkaTransport implements Transport {
   private readonly subscriptions = new Set<KafkaSubscription>();
   private readonly publisher: Publisher;
   private readonly connection: ConnectionHealth;
+  private readonly bounded: BoundedTopics;
   private connecting: Promise<void> | undefined;
   private closing: Promise<void> | undefined;
 
@@ -63,6 +70,9 @@ export class KafkaTransport implements Transport {
     this.topology = new Topology(this.driver, this.naming, this.config, init.logger);
     this.publisher = new Publisher(this.driver, { timeoutMs: this.config.publishTimeoutMs, maxRequestBytes: this.config.maxMessageBytes });
     this.logger = init.logger;
+    // A refusal waits for one commit interval of the consumers (assumed configured like this
+    // transport) plus a commit's round trip, so that what they just settled is not counted.
+    this.bounded = new BoundedTopics({ driver: this.driver, naming: this.naming, brokers: this.config.brokers, graceMs: this.config.commitIntervalMs + BOUND_COMMIT_ROOM_MS });
   }
 
   connect(): Promise<void> {
@@ -105,13 +115,16 @@ export class KafkaTransport implements Transport {
       records[index] = record;
       bytes += recordSize(record);
     }
+    const send = () => this.publisher.send(records, bytes);
+    // A bounded topic's check-and-send (README "Bounded topics"); undefined for any other.
+    const guarded = this.bounded.guard(messages, send);
     try {
       await this.connect();
       await this.topology.ensureTopics([...mainTopics]);
       if (delayTopics.size > 0) await this.topology.ensureTopics([...delayTopics]);
-      await this.publisher.send(records, bytes);
+      await (guarded ?? send)();
     } catch (error) {
-      if (error instanceof ClosedError || error instanceof ConfigError) throw error;
+      if (error instanceof ClosedError || error instanceof ConfigError || error instanceof QueueFullError) throw error;
       const topics = [...new Set(messages.map((m) => m.topic))].join('", "');
       if (kafkaErrorType(error) === 'MESSAGE_TOO_LARGE') {
         // Refused at once, not retried: say what was too large for what.
@@ -125,11 +138,23 @@ export class KafkaTransport implements Transport {
     }
   }
 
+  /** A bound is kept by this transport's publishes (README "Bounded topics"): nothing to create for it. */
+  declareTopic(topic: string, settings: TopicSettings): Promise<void> {
+    try {
+      this.assertOpen();
+      this.bounded.declare(topic, settings.bound);
+      return Promise.resolve();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
   async ensureGroup(topic: string, group: string): Promise<void> {
     this.assertOpen();
     await this.connect();
     try {
       await this.topology.ensureGroup(this.topology.names(topic, group));
+      this.bounded.groupEnsured(topic);
     } catch (error) {
       if (error instanceof ConfigError) throw error;
       throw new ConnectionError(`kafka: creating group "${group}" of topic "${topic}" failed: ${this.describe(error)}`, { cause: this.sanitize(error) });
