@@ -135,14 +135,15 @@ export class UnsupportedError extends OmnibusError {
 }
 
 /**
- * A bounded topic is full and its overflow policy is `reject`: the broker refused the message
- * and did not store it. Publishing it again later can succeed once consumers caught up.
- * In a publishBatch, the other messages of the call may have been stored.
+ * A bounded topic is full and its overflow policy is `reject`: the broker refused the message.
+ * Publishing it again later can succeed once consumers caught up. In a publishBatch, the other
+ * messages of the call may have been stored; on RabbitMQ, a topic with several groups keeps it
+ * for the groups that had room (the detail says so).
  */
 export class QueueFullError extends OmnibusError {
   readonly topic: string;
   constructor(topic: string, detail: string, options?: { cause?: unknown }) {
-    super(ErrorCodes.queueFull, `topic "${topic}" is full (${detail}): the message was refused and not stored; publish it again once consumers have caught up, or answer "try again later"`, options);
+    super(ErrorCodes.queueFull, `topic "${topic}" is full (${detail}): the message was refused; publish it again once consumers have caught up, or answer "try again later"`, options);
     this.topic = topic;
   }
 }
