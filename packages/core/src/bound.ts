@@ -13,8 +13,10 @@ export type OverflowPolicy = 'reject' | 'drop-oldest';
 
 /**
  * A cap on what a topic keeps waiting for its consumers: at most `maxMessages` messages and/or
- * `maxBytes` bytes of bodies. Where the broker counts it (per group's queue on RabbitMQ and
- * memory://, per topic stream on Redis and NATS) is in each transport's README.
+ * `maxBytes` bytes of bodies. What the broker counts is in each transport's README: per group's
+ * queue on RabbitMQ and memory:// (messages not handed over), per group on Redis (entries the
+ * group has not read), per topic stream on NATS (messages some group has not acked), per group
+ * on Kafka (records after the group's committed offset).
  */
 export interface TopicBound {
   readonly maxMessages?: number | undefined;
