@@ -13,6 +13,8 @@ import { banner, deleteGroups, ms, openBus, percentile, runAsScript, runSuffix, 
 const BEFORE = 3;
 const WHILE_DOWN = 20;
 const RESERVE_MS = 5;
+/** While inventory is down, an order comes every this many milliseconds (simulated traffic). */
+const ORDER_EVERY_MS = 15;
 const GROUP = 'inventory';
 
 export interface InventoryResult {
@@ -73,6 +75,7 @@ export async function runInventoryCatchUp(url: string, print: Print): Promise<In
   print('  inventory service stopped (deploy, crash): checkout keeps taking orders');
   const publishLatency: number[] = [];
   for (const order of orders.slice(BEFORE)) {
+    await work(ORDER_EVERY_MS); // the next customer checks out
     const start = performance.now();
     await bus.publish(OrderPlaced, order, { key: order.orderId });
     publishLatency.push(since(start));

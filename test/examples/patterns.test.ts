@@ -1,0 +1,89 @@
+// The pattern examples (examples/src/patterns) on memory:// and on every broker, unchanged but for
+// the URL: each runs as `npm run examples` runs it, and its result is checked against what it
+// claims to show. Everything runs side by side (each run has its own topic names).
+import { describe, expect, it } from 'vitest';
+import { BROKER_KINDS, describeWithBroker } from '@omnibus/test-support';
+import { runFanOutAndWorkQueue } from '../../examples/src/patterns/fan-out-and-work-queue.js';
+import { runFlashSale } from '../../examples/src/patterns/flash-sale.js';
+import { runIdempotentPayments } from '../../examples/src/patterns/idempotent-payments.js';
+import { runInventoryCatchUp } from '../../examples/src/patterns/inventory-catch-up.js';
+import { runLogPipeline } from '../../examples/src/patterns/log-pipeline.js';
+import { runRegistration } from '../../examples/src/patterns/registration.js';
+
+const TIMEOUT = 60_000;
+
+/** Run an example, keep its lines, and check it never prints credentials. */
+async function run<T>(example: (url: string, print: (line: string) => void) => Promise<T>, url: string): Promise<{ result: T; output: string }> {
+  const lines: string[] = [];
+  const result = await example(url, (line) => lines.push(line));
+  const output = lines.join('\n');
+  expect(output).not.toMatch(/guest:guest@/);
+  return { result, output };
+}
+
+function patternCases(url: string): void {
+  it('(a) registration: the user waits for the write and the publish, not for the email and SMS', { timeout: TIMEOUT }, async () => {
+    const { result, output } = await run(runRegistration, url);
+    expect(result.emailsSent).toBe(result.users);
+    expect(result.smsSent).toBe(result.users);
+    expect(result.userLatencyP50Ms).toBeGreaterThanOrEqual(result.dbWriteP50Ms);
+    expect(result.userLatencyP50Ms).toBeLessThan(result.emailDoneP50Ms);
+    expect(result.userLatencyP50Ms).toBeLessThan(result.smsDoneP50Ms);
+    expect(result.userLatencyP50Ms).toBeLessThan(result.synchronousMs);
+    expect(output).toMatch(/simulated in memory/);
+  });
+
+  it('(b) inventory catch-up: every order placed while inventory was down is reserved afterwards', { timeout: TIMEOUT }, async () => {
+    const { result } = await run(runInventoryCatchUp, url);
+    expect(result.missing).toEqual([]);
+    expect(result.reserved).toBe(result.published);
+    expect(result.stockLeft).toBe(1_000 - 45); // quantities 1, 2, 3, 1, 2, 3, … over 23 orders
+    if (result.backlogReported !== undefined) expect(result.backlogReported).toBe(result.publishedWhileDown);
+  });
+
+  it('(c) flash sale: the bound accepts exactly its size, refuses the rest with QUEUE_FULL, fulfilment ships the accepted', { timeout: TIMEOUT }, async () => {
+    const { result } = await run(runFlashSale, url);
+    expect(result.supported, 'every transport keeps a reject bound').toBe(true);
+    expect(result.failed).toBe(0);
+    expect(result.accepted).toBe(result.bound);
+    expect(result.refused).toBe(result.buyers - result.bound);
+    expect(result.shipped).toBe(result.accepted);
+    expect(result.refusalP50Ms).toBeGreaterThan(0);
+  });
+
+  it('(d) log pipeline: every line of every producer stored in bulk, the malformed one dead-lettered alone', { timeout: TIMEOUT }, async () => {
+    const { result } = await run(runLogPipeline, url);
+    expect(result.stored).toBe(result.published - 1);
+    expect(result.deadLettered).toBe(1);
+    expect(result.batchSizes.max).toBeLessThanOrEqual(result.maxBatch);
+    expect(result.batchSizes.max).toBeGreaterThan(1);
+    expect(result.batches).toBeLessThan(result.published / 2);
+  });
+
+  it('(e) fan-out: each group gets every order; work queue: the workers split the jobs', { timeout: TIMEOUT }, async () => {
+    const { result } = await run(runFanOutAndWorkQueue, url);
+    expect(result.billing).toBe(result.orders);
+    expect(result.analytics).toBe(result.orders);
+    expect(result.jobsHandled).toBe(result.jobs);
+    expect(result.perWorker.reduce((a, b) => a + b, 0)).toBe(result.jobs + result.duplicateJobs);
+    expect(result.perWorker.filter((n) => n > 0).length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('(f) idempotent payments: duplicates delivered, each payment charged once (and twice without idempotency)', { timeout: TIMEOUT }, async () => {
+    const { result } = await run(runIdempotentPayments, url);
+    expect(result.chargedOnce.payments).toBe(result.payments);
+    expect(result.chargedTwiceOrMore.payments).toBe(0);
+    expect(Object.keys(result.charges.payments)).toHaveLength(result.payments);
+    expect(result.duplicatesSkipped).toBeGreaterThan(0);
+    expect(result.deliveries.payments).toBe(result.payments + result.duplicatesSkipped);
+    expect(result.chargedTwiceOrMore['payments-naive']).toBeGreaterThan(0);
+    if (url.startsWith('memory://')) expect(result.url).toContain('duplicates=0.3');
+  });
+}
+
+describe.concurrent('pattern examples', () => {
+  describe('on memory://', () => patternCases('memory://'));
+  for (const kind of BROKER_KINDS) {
+    describeWithBroker(kind, `on ${kind}`, (endpoint) => patternCases(endpoint.url));
+  }
+});
