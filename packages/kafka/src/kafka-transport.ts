@@ -72,7 +72,7 @@ export class KafkaTransport implements Transport {
     this.logger = init.logger;
     // A refusal waits for one commit interval of the consumers (assumed configured like this
     // transport) plus a commit's round trip, so that what they just settled is not counted.
-    this.bounded = new BoundedTopics({ driver: this.driver, naming: this.naming, brokers: this.config.brokers, graceMs: this.config.commitIntervalMs + BOUND_COMMIT_ROOM_MS });
+    this.bounded = new BoundedTopics({ driver: this.driver, naming: this.naming, brokers: this.config.brokers, graceMs: this.config.commitIntervalMs + BOUND_COMMIT_ROOM_MS, perRound: this.config.boundedPerRound });
   }
 
   connect(): Promise<void> {

@@ -80,6 +80,12 @@ export const KafkaOptionsSchema = z
     closeTimeoutMs: z.number().int().min(100).default(10_000),
     /** Largest key + header names and values + body accepted by publish (core's measure); keep it ~48 KB below the broker's `max.message.bytes`. */
     maxMessageBytes: z.number().int().min(1_024).default(1_000_000),
+    /**
+     * Bounded topics (README "Bounded topics"): most messages let in per backlog check of a topic.
+     * 1: across processes the bound overshoots by at most one publish per other process; n: by
+     * n, and one process publishes up to n times faster to the topic.
+     */
+    boundedPerRound: z.number().int().min(1).max(10_000).default(1),
     /** Prepended to every Kafka topic and consumer-group id (tenancy, test isolation). */
     prefix: z.string().regex(/^[A-Za-z0-9._-]*$/, 'may only use letters, digits, ".", "_" and "-"').max(100).default(''),
     groupIdTemplate: removed(`the group id is always "<prefix><topic>.<group>"; ${FIXED_NAMES}`),

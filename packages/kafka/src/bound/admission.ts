@@ -5,6 +5,8 @@ export interface AdmissionRequest {
   /** Messages of the call that count against the bound. */
   readonly count: number;
   readonly maxMessages: number;
+  /** Most messages let in per round (one backlog read); a larger call goes alone. */
+  readonly perRound: number;
   /** A refusal is final only on a backlog read started this long after the call arrived (see Admission). */
   readonly graceMs: number;
   /** Reads the topic's backlog now (the requesting transport's own connection). */
@@ -24,12 +26,14 @@ interface Waiting {
 
 /**
  * Check-and-send for one bounded Kafka topic, serialized: each round reads the backlog, lets
- * in at most one call that fits, sends it and waits for the broker's acknowledgement before
- * the next round reads again. So nothing passes between a check and its send in this
- * process, and the bound is exact here; another process's publishers are only seen once
- * acknowledged, so across processes the overshoot is at most one call per other process.
- * (Letting in every call that fits per round would be faster, and let each process overshoot
- * by a whole bound.)
+ * in the calls that fit, up to `perRound` messages (1 by default: one call), sends them and
+ * waits for the broker's acknowledgement before the next round reads again. So nothing passes
+ * between a check and its send in this process, and the bound is exact here. Another
+ * process's publishes are seen only once acknowledged, so across processes the overshoot is
+ * at most one round per other process: `perRound` messages (or one larger call) each. A
+ * round costs a backlog read and a produce round trip, so `perRound` also multiplies the
+ * throughput of one process (letting in every call that fits would let each process
+ * overshoot by up to a whole bound).
  *
  * Committed offsets trail processing by up to a commit interval, so a read can still count
  * what consumers just settled: a call that does not fit is refused only by a read started
@@ -66,20 +70,19 @@ export class Admission {
           this.remove(readFor).reject(error);
           continue;
         }
-        const admitted = this.queue.find((waiting) => backlog.messages + waiting.request.count <= waiting.request.maxMessages);
+        const admitted: Waiting[] = [];
+        let letIn = 0;
         for (const waiting of [...this.queue]) {
-          if (waiting !== admitted && backlog.messages + waiting.request.count > waiting.request.maxMessages && startedAt >= waiting.arrivedAt + waiting.request.graceMs) {
-            this.remove(waiting).reject(waiting.request.refuse(backlog));
-          }
+          const { count, maxMessages, perRound, graceMs } = waiting.request;
+          if (backlog.messages + letIn + count <= maxMessages) {
+            if (admitted.length === 0 || letIn + count <= perRound) {
+              admitted.push(this.remove(waiting));
+              letIn += count;
+            }
+          } else if (startedAt >= waiting.arrivedAt + graceMs) this.remove(waiting).reject(waiting.request.refuse(backlog));
         }
-        if (admitted) {
-          this.remove(admitted);
-          try {
-            await admitted.request.send();
-            admitted.resolve();
-          } catch (error) {
-            admitted.reject(error);
-          }
+        if (admitted.length > 0) {
+          await Promise.all(admitted.map((waiting) => waiting.request.send().then(waiting.resolve, waiting.reject)));
           continue;
         }
         // Nothing fits yet: read again when the earliest grace ends (a new call reads at once).

@@ -11,6 +11,8 @@ export interface BoundedTopicsDeps {
   readonly brokers: readonly string[];
   /** How long a refusal waits for consumers' commits (see Admission): about one commit interval. */
   readonly graceMs: number;
+  /** Most messages let in per backlog read (options.boundedPerRound). */
+  readonly perRound: number;
 }
 
 interface Declared {
@@ -74,6 +76,7 @@ export class BoundedTopics {
         admit(this.deps.brokers, kafkaTopic, {
           count: counts.get(topic) as number,
           maxMessages,
+          perRound: this.deps.perRound,
           graceMs: this.deps.graceMs,
           read: () => reader.read(),
           send: inner,
