@@ -1,6 +1,7 @@
 /**
  * `npm run examples`: every pattern example in turn on BROKER_URL (default memory://), its lines
- * printed as they come. A failed example does not stop the others; the exit code is 1 if any failed.
+ * printed as they come; `npm run examples -- flash-sale log-pipeline` runs those only. A failed
+ * example does not stop the others; the exit code is 1 if any failed.
  */
 import { pathToFileURL } from 'node:url';
 import { runFanOutAndWorkQueue } from './fan-out-and-work-queue.js';
@@ -21,10 +22,13 @@ export const PATTERN_EXAMPLES: ReadonlyArray<readonly [name: string, run: (url: 
   ['idempotent-payments', runIdempotentPayments],
 ];
 
-/** Run them all; the names of those that failed. */
-export async function runAll(url: string, print: Print): Promise<string[]> {
+/** Run them all (or those named); the names of those that failed. */
+export async function runAll(url: string, print: Print, only: readonly string[] = []): Promise<string[]> {
+  const unknown = only.filter((name) => !PATTERN_EXAMPLES.some(([known]) => known === name));
+  if (unknown.length > 0) throw new Error(`no example named ${unknown.join(', ')}: pick from ${PATTERN_EXAMPLES.map(([name]) => name).join(', ')}`);
+  const chosen = PATTERN_EXAMPLES.filter(([name]) => only.length === 0 || only.includes(name));
   const failed: string[] = [];
-  for (const [name, run] of PATTERN_EXAMPLES) {
+  for (const [name, run] of chosen) {
     const start = performance.now();
     try {
       await run(url, print);
@@ -34,13 +38,13 @@ export async function runAll(url: string, print: Print): Promise<string[]> {
       print(`  ✗ ${name} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
     }
   }
-  print(failed.length === 0 ? `all ${PATTERN_EXAMPLES.length} examples ran` : `${failed.length} of ${PATTERN_EXAMPLES.length} examples failed: ${failed.join(', ')}`);
+  print(failed.length === 0 ? `${chosen.length} example(s) ran` : `${failed.length} of ${chosen.length} examples failed: ${failed.join(', ')}`);
   return failed;
 }
 
 const script = process.argv[1];
 if (script && import.meta.url === pathToFileURL(script).href) {
-  runAll(process.env.BROKER_URL ?? 'memory://', (line) => console.log(line)).then(
+  runAll(process.env.BROKER_URL ?? 'memory://', (line) => console.log(line), process.argv.slice(2)).then(
     (failed) => process.exit(failed.length === 0 ? 0 : 1),
     (error: unknown) => {
       console.error(error);
