@@ -8,6 +8,7 @@ import { runFlashSale } from '../../examples/src/patterns/flash-sale.js';
 import { runIdempotentPayments } from '../../examples/src/patterns/idempotent-payments.js';
 import { runInventoryCatchUp } from '../../examples/src/patterns/inventory-catch-up.js';
 import { runLogPipeline } from '../../examples/src/patterns/log-pipeline.js';
+import { runOutbox } from '../../examples/src/patterns/outbox.js';
 import { runRegistration } from '../../examples/src/patterns/registration.js';
 
 const TIMEOUT = 60_000;
@@ -78,6 +79,18 @@ function patternCases(url: string): void {
     expect(result.deliveries.payments).toBe(result.payments + result.duplicatesSkipped);
     expect(result.chargedTwiceOrMore['payments-naive']).toBeGreaterThan(0);
     if (url.startsWith('memory://')) expect(result.url).toContain('duplicates=0.3');
+  });
+
+  describeWithBroker('postgres', '(g) outbox on PostgreSQL', (postgres) => {
+    it('sends every committed order once the relay runs, never the rolled-back one, and empties the outbox', { timeout: TIMEOUT }, async () => {
+      const { result, output } = await run((u, print) => runOutbox(u, print, postgres.url), url);
+      expect(result.ran).toBe(true);
+      expect(result.unsentBeforeRelay).toBe(result.committed - 4); // the four live orders come after the relay started
+      expect(result.received).toBe(result.committed);
+      expect(result.receivedRolledBack).toBe(0);
+      expect(result.unsentAfter).toBe(0);
+      expect(output).toMatch(/never sent/);
+    });
   });
 }
 

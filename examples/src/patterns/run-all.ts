@@ -9,6 +9,7 @@ import { runFlashSale } from './flash-sale.js';
 import { runIdempotentPayments } from './idempotent-payments.js';
 import { runInventoryCatchUp } from './inventory-catch-up.js';
 import { runLogPipeline } from './log-pipeline.js';
+import { runOutbox } from './outbox.js';
 import { runRegistration } from './registration.js';
 import { since, type Print } from './shared.js';
 
@@ -20,6 +21,7 @@ export const PATTERN_EXAMPLES: ReadonlyArray<readonly [name: string, run: (url: 
   ['log-pipeline', runLogPipeline],
   ['fan-out-and-work-queue', runFanOutAndWorkQueue],
   ['idempotent-payments', runIdempotentPayments],
+  ['outbox', runOutbox],
 ];
 
 /** Run them all (or those named); the names of those that failed. */
@@ -31,8 +33,10 @@ export async function runAll(url: string, print: Print, only: readonly string[] 
   for (const [name, run] of chosen) {
     const start = performance.now();
     try {
-      await run(url, print);
-      print(`  ✓ ${name} (${(since(start) / 1000).toFixed(2)} s)\n`);
+      const result = (await run(url, print)) as { ran?: boolean; supported?: boolean };
+      // An example that could not show its point here (no PostgreSQL, no bound on the transport) said why.
+      const mark = result.ran === false || result.supported === false ? '○ nothing demonstrated by' : '✓';
+      print(`  ${mark} ${name} (${(since(start) / 1000).toFixed(2)} s)\n`);
     } catch (error) {
       failed.push(name);
       print(`  ✗ ${name} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
