@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Real brokers for every test run.
 //
-//   node scripts/brokers.mjs up       find or start RabbitMQ, Kafka, Redis and NATS (JetStream)
+//   node scripts/brokers.mjs up       find or start RabbitMQ, Kafka, Redis, NATS (JetStream) and PostgreSQL
 //   node scripts/brokers.mjs status   one line per broker: reachable or not, and where
 //   node scripts/brokers.mjs down     stop only what `up` started
 // Any of them may be limited to some brokers: `node scripts/brokers.mjs up kafka redis`.
@@ -12,15 +12,244 @@
 // and as a last resort from docker-compose.yml when a Docker engine answers.
 // With CI=true a broker that is still missing fails the run; otherwise it is a warning.
 // See scripts/BROKERS.md. Node builtins only.
-import { readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { chownSync, existsSync, readdirSync, realpathSync, statSync } from 'node:fs';
+import net from 'node:net';
+import { dirname, join } from 'node:path';
 import { composeStop, composeUp, dockerEngineAvailable, ensureComposeTool } from './brokers/docker.mjs';
 import { kafka } from './brokers/kafka.mjs';
 import { tcpProbe } from './brokers/probes.mjs';
-import { nats, rabbitmq, redis } from './brokers/services.mjs';
-import { IS_CI, aptInstall, clearState, log, readPid, readState, redactUrl, run, tailFile, waitUntil, which, withLock, writeState } from './brokers/util.mjs';
+import { nats, parseEndpoints, rabbitmq, redis } from './brokers/services.mjs';
+import { IS_CI, STATE_DIR, aptInstall, clearState, ensureDir, isAlive, log, readPid, readState, redactUrl, run, stopPid, tailFile, waitUntil, which, withLock, writeState } from './brokers/util.mjs';
 
-const ALL_BROKERS = [rabbitmq, kafka, redis, nats];
+// --- PostgreSQL -------------------------------------------------------------------------------
+// Not a broker, but the outbox and idempotency packages test against it, so it is found, reused
+// or started like one. Started where it is installed but not running: an existing Debian cluster
+// on the port (pg_ctlcluster), else a cluster of our own under .cache/brokers/postgres-data
+// (initdb, trust auth, 127.0.0.1 only). Either way the database of the URL (`test`) is created
+// if missing; tests create their own tables in it.
+
+const POSTGRES_URL = 'postgres://postgres@127.0.0.1:5432/test';
+
+/** user, database, host and port of the configured URL. */
+function postgresTarget() {
+  const override = process.env.OMNIBUS_TEST_POSTGRES_URL;
+  const url = override || POSTGRES_URL;
+  const parsed = new URL(url);
+  return {
+    override: Boolean(override),
+    url,
+    list: parseEndpoints(url, 5432),
+    user: decodeURIComponent(parsed.username) || 'postgres',
+    database: decodeURIComponent(parsed.pathname.replace(/^\//, '')) || 'postgres',
+  };
+}
+
+/**
+ * One PostgreSQL session over the wire protocol (v3), node:net only: a StartupMessage, then,
+ * once the server is ready for queries, `query` as a simple query. Resolves to { ok, detail,
+ * code, error }, never rejects. A server asking for a password answers, but runs no query.
+ */
+function postgresSession(host, port, { user, database, query, timeoutMs = 3_000 }) {
+  return new Promise((resolvePromise) => {
+    let buf = Buffer.alloc(0);
+    let settled = false;
+    let version = '?';
+    let queried = false;
+    const socket = net.createConnection({ host, port });
+    const finish = (result) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      if (!socket.destroyed) socket.end(Buffer.from([0x58, 0, 0, 0, 4])); // Terminate
+      socket.destroy();
+      resolvePromise(result);
+    };
+    const timer = setTimeout(() => finish({ ok: false, error: `no answer from ${host}:${port} within ${timeoutMs} ms` }), timeoutMs);
+    const message = (type, body) => {
+      const head = Buffer.alloc(type ? 5 : 4);
+      if (type) head.write(type, 0, 'latin1');
+      head.writeInt32BE(body.length + 4, type ? 1 : 0);
+      return Buffer.concat([head, body]);
+    };
+    socket.once('connect', () => {
+      const params = Buffer.from(`user\0${user}\0database\0${database}\0\0`, 'utf8');
+      const protocol = Buffer.alloc(4);
+      protocol.writeInt32BE(196608, 0); // 3.0
+      socket.write(message('', Buffer.concat([protocol, params])));
+    });
+    socket.on('data', (chunk) => {
+      buf = Buffer.concat([buf, chunk]);
+      while (buf.length >= 5) {
+        const type = String.fromCharCode(buf[0]);
+        const length = buf.readInt32BE(1);
+        if (buf.length < 1 + length) return;
+        const body = buf.subarray(5, 1 + length);
+        buf = buf.subarray(1 + length);
+        if (type === 'R') {
+          const code = body.readInt32BE(0);
+          if (code !== 0) return finish({ ok: true, detail: `postgres answers (asks for a password: auth method ${code})`, auth: true });
+        } else if (type === 'S') {
+          const [name, value] = body.toString('utf8').split('\0');
+          if (name === 'server_version') version = value;
+        } else if (type === 'E') {
+          const fields = Object.fromEntries(body.toString('utf8').split('\0').filter(Boolean).map((f) => [f[0], f.slice(1)]));
+          return finish({ ok: false, code: fields.C, error: `${fields.M ?? 'error'} (SQLSTATE ${fields.C ?? '?'})`, version });
+        } else if (type === 'Z') {
+          if (!query || queried) return finish({ ok: true, detail: `postgres ${version}${query ? '' : `, database "${database}"`}`, version });
+          queried = true;
+          socket.write(message('Q', Buffer.from(`${query}\0`, 'utf8')));
+        }
+      }
+    });
+    socket.once('error', (err) => finish({ ok: false, error: `${host}:${port}: ${err.code ?? err.message}` }));
+    socket.once('close', () => finish({ ok: false, error: `${host}:${port} closed the connection` }));
+  });
+}
+
+/** Probe: a session to the URL's database. A missing database still means the server answers (it is created after `up`). */
+async function postgresProbe(host, port) {
+  const { user, database } = postgresTarget();
+  const res = await postgresSession(host, port, { user, database, query: 'SELECT 1' });
+  if (res.code === '3D000') return { ok: true, detail: `postgres ${res.version}; database "${database}" missing`, missingDatabase: true };
+  return res;
+}
+
+/** pg_ctl on PATH, else the newest /usr/lib/postgresql/<version>/bin/pg_ctl (Debian does not put it on PATH). */
+function findPgCtl() {
+  const onPath = which('pg_ctl');
+  if (onPath) return onPath;
+  try {
+    const versions = readdirSync('/usr/lib/postgresql').sort((a, b) => Number(b) - Number(a));
+    for (const v of versions) if (existsSync(`/usr/lib/postgresql/${v}/bin/pg_ctl`)) return `/usr/lib/postgresql/${v}/bin/pg_ctl`;
+  } catch {
+    // not installed there
+  }
+  return null;
+}
+
+/** initdb and postgres refuse to run as root: as root, run them as the `postgres` user. */
+function asPostgresUser(cmd, args) {
+  const root = process.getuid?.() === 0;
+  return root ? { cmd: 'runuser', args: ['-u', 'postgres', '--', cmd, ...args] } : { cmd, args };
+}
+
+const POSTGRES_DATA = join(STATE_DIR, 'postgres-data');
+
+/** The Debian clusters (pg_lsclusters), as { version, name, port, status, dataDir }. */
+async function debianClusters() {
+  if (!which('pg_lsclusters') || !which('pg_ctlcluster')) return [];
+  const res = await run('pg_lsclusters', ['--no-header'], { timeoutMs: 15_000 });
+  if (!res.ok) return [];
+  return res.stdout
+    .split('\n')
+    .map((line) => line.trim().split(/\s+/))
+    .filter((f) => f.length >= 6)
+    .map(([version, name, port, status, , dataDir]) => ({ version, name, port: Number(port), status, dataDir }));
+}
+
+const postgres = {
+  name: 'postgres',
+  envVar: 'OMNIBUS_TEST_POSTGRES_URL',
+  composeService: undefined, // docker-compose.yml has no PostgreSQL service
+  waitTimeoutMs: 60_000,
+  pkg: 'postgresql',
+  bin: 'pg_ctl',
+  findBin: findPgCtl,
+  endpoints: postgresTarget,
+  probe: postgresProbe,
+  async prepare(bin, tried) {
+    const { port } = postgresTarget().list[0];
+    const cluster = (await debianClusters()).find((c) => c.port === port);
+    if (cluster) return { ok: true, mode: 'cluster', ...cluster };
+    const initdb = join(dirname(realpathSync(bin)), 'initdb');
+    if (!existsSync(initdb)) return { ok: false, error: `no initdb next to ${bin}` };
+    const root = process.getuid?.() === 0;
+    if (root && !which('runuser')) return { ok: false, error: 'running as root without runuser: cannot run initdb as the postgres user' };
+    ensureDir(POSTGRES_DATA);
+    if (root) {
+      const ids = await run('id', ['-u', 'postgres'], { timeoutMs: 5_000 });
+      const gids = await run('id', ['-g', 'postgres'], { timeoutMs: 5_000 });
+      if (!ids.ok || !gids.ok) return { ok: false, error: 'running as root and there is no postgres user to run initdb as' };
+      chownSync(POSTGRES_DATA, Number(ids.stdout), Number(gids.stdout));
+    }
+    if (!existsSync(join(POSTGRES_DATA, 'PG_VERSION'))) {
+      const { cmd, args } = asPostgresUser(initdb, ['-D', POSTGRES_DATA, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-instructions']);
+      const res = await run(cmd, args, { timeoutMs: 120_000 });
+      tried.push(`initdb ${POSTGRES_DATA}: ${res.ok ? 'ok' : 'failed'}`);
+      if (!res.ok) return { ok: false, error: `initdb failed: ${(res.stderr || res.stdout).trim().split('\n').slice(-3).join(' ')}` };
+    }
+    return { ok: true, mode: 'initdb', dataDir: POSTGRES_DATA };
+  },
+  async start(bin, prepared) {
+    const pidFile = join(prepared.dataDir, 'postmaster.pid');
+    if (prepared.mode === 'cluster') {
+      const args = [prepared.version, prepared.name, 'start'];
+      const res = await run('pg_ctlcluster', args, { timeoutMs: 60_000 });
+      return {
+        ok: res.ok,
+        cmd: `pg_ctlcluster ${args.join(' ')}`,
+        error: res.ok ? undefined : (res.stderr || res.stdout).trim(),
+        state: { how: 'local', mode: 'cluster', version: prepared.version, cluster: prepared.name, pidFile, startedAt: Date.now() },
+        log: `/var/log/postgresql/postgresql-${prepared.version}-${prepared.name}.log`,
+      };
+    }
+    const { port } = postgresTarget().list[0];
+    const logFile = join(prepared.dataDir, 'server.log'); // in the data dir: the postgres user writes it
+    // No Unix socket (its directory may not be writable, and tests use TCP); -W: the probe waits.
+    const options = `-c listen_addresses=127.0.0.1 -p ${port} -c unix_socket_directories=''`;
+    const { cmd, args } = asPostgresUser(bin, ['-D', prepared.dataDir, '-l', logFile, '-o', options, '-W', 'start']);
+    const res = await run(cmd, args, { timeoutMs: 60_000 });
+    return {
+      ok: res.ok,
+      cmd: `${bin} -D ${prepared.dataDir} -o "${options}" start`,
+      error: res.ok ? undefined : (res.stderr || res.stdout).trim(),
+      state: { how: 'local', mode: 'initdb', bin, dataDir: prepared.dataDir, pidFile, startedAt: Date.now() },
+      log: logFile,
+    };
+  },
+  alive: (state) => {
+    const pid = readPid(state.pidFile); // postmaster.pid's first line
+    return pid === null ? Date.now() - (state.startedAt ?? 0) < 15_000 : isAlive(pid);
+  },
+  async stop(state) {
+    if (state.mode === 'cluster') {
+      const res = await run('pg_ctlcluster', [state.version, state.cluster, 'stop'], { timeoutMs: 60_000 });
+      return { ok: res.ok, detail: res.ok ? `pg_ctlcluster ${state.version} ${state.cluster} stop` : (res.stderr || res.stdout).trim() };
+    }
+    const { cmd, args } = asPostgresUser(state.bin, ['-D', state.dataDir, '-m', 'fast', 'stop']);
+    const res = await run(cmd, args, { timeoutMs: 60_000 });
+    if (res.ok) return { ok: true, detail: `pg_ctl -D ${state.dataDir} stop` };
+    const pid = readPid(state.pidFile);
+    return pid ? { ok: await stopPid(pid, { timeoutMs: 15_000 }), detail: `pid ${pid}` } : { ok: true, detail: 'not running' };
+  },
+};
+
+/** Create the URL's database on a server that answers without it (a fresh cluster has only `postgres`). */
+async function ensurePostgresDatabase(result) {
+  if (result.name !== 'postgres' || !result.ok) return;
+  const target = postgresTarget();
+  const { host, port } = target.list[0];
+  const probe = await postgresProbe(host, port);
+  if (probe.auth) log.warn(`postgres asks for a password, so brokers.mjs cannot check or create database "${target.database}": put the password in ${postgres.envVar}, or allow trust auth on 127.0.0.1 for tests`);
+  if (!probe.missingDatabase) return;
+  if (target.override) {
+    log.warn(`postgres: database "${target.database}" does not exist at the ${postgres.envVar} server; create it (nothing is created on an override)`);
+    return;
+  }
+  const name = target.database.replace(/"/g, '""');
+  const res = await postgresSession(host, port, { user: target.user, database: 'postgres', query: `CREATE DATABASE "${name}"` });
+  if (res.ok || res.code === '42P04') {
+    log.info(`postgres: created database "${target.database}"`);
+    result.detail = (await postgresProbe(host, port)).detail ?? result.detail;
+  } else {
+    log.warn(`postgres: could not create database "${target.database}": ${res.error}`);
+    result.ok = false;
+    result.tried.push(`CREATE DATABASE: ${res.error}`);
+    result.error = res.error;
+  }
+}
+
+const ALL_BROKERS = [rabbitmq, kafka, redis, nats, postgres];
 let BROKERS = ALL_BROKERS;
 
 async function probeAny(broker, list) {
@@ -81,11 +310,12 @@ async function upOne(broker) {
   }
 
   // Start it locally, installing it first if needed.
-  let bin = which(broker.bin);
+  const findBin = () => (broker.findBin ? broker.findBin() : which(broker.bin));
+  let bin = findBin();
   if (!bin) {
     tried.push(`${broker.bin} is not installed`);
     const installed = await aptInstall([broker.pkg], `to run ${broker.name}`);
-    bin = installed ? which(broker.bin) : null;
+    bin = installed ? findBin() : null;
     tried.push(`apt-get install ${broker.pkg}: ${bin ? 'ok' : 'failed'}`);
     // Debian's package scripts may already have started the service.
     if (bin && (await probe())) return done(true, 'installed', { detail: last.detail });
@@ -123,7 +353,9 @@ async function upOne(broker) {
   }
 
   // Last resort: docker compose.
-  if (await dockerEngineAvailable()) {
+  if (!broker.composeService) {
+    tried.push('docker-compose.yml has no service for it');
+  } else if (await dockerEngineAvailable()) {
     log.info(`${broker.name}: not available locally, but a Docker engine answers: using docker-compose.yml`);
     const up = await composeUp(broker.composeService);
     tried.push(`docker compose up ${broker.composeService}: ${up.ok ? 'ok' : up.detail}`);
@@ -173,6 +405,7 @@ async function up() {
   const upWithPlugins = async (broker) => {
     const result = await upOne(broker);
     await enableRabbitManagement(result);
+    await ensurePostgresDatabase(result);
     return result;
   };
   const [results, compose] = await withLock('brokers', () => Promise.all([Promise.all(BROKERS.map(upWithPlugins)), ensureComposeTool()]));
