@@ -93,7 +93,8 @@ describe('idempotent subscriptions', () => {
       charged.set(message.body.n, (charged.get(message.body.n) ?? 0) + 1);
       keys.add(ctx.idempotencyKey);
     });
-    await bus.subscribe(topic, spy.handler, { group: 'billing', concurrency: 8, idempotency: { store } });
+    let skipped = 0;
+    await bus.subscribe(topic, spy.handler, { group: 'billing', concurrency: 8, idempotency: { store, onDuplicate: () => (skipped += 1) } });
     await bus.ensureGroup(topic, 'counter');
     await bus.subscribe(topic, () => { delivered += 1; deliveries.notify(); }, { group: 'counter' });
     const ids = await bus.publishBatch(topic, Array.from({ length: 200 }, (_, n) => ({ body: { n } })));
@@ -103,6 +104,7 @@ describe('idempotent subscriptions', () => {
     const marker = await bus.publish(topic, { n: 999 });
     await spy.waitForMessageWithId(marker);
     expect([...charged.entries()].filter(([, count]) => count !== 1)).toEqual([]);
+    expect(skipped).toBeGreaterThan(0);
     expect(keys.has(`billing:${ids[0]}`)).toBe(true);
   });
 

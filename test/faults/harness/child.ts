@@ -22,8 +22,8 @@ export class ConsumerChild {
   }
 
   /** Start a consumer process and wait until it subscribed. */
-  static async start(config: ChildConfig, timeoutMs = 60_000): Promise<ConsumerChild> {
-    const managed = await spawnManaged(`consumer-child (${config.transport})`, process.execPath, ['--import', 'tsx', '--conditions=@omnibus/source', SCRIPT], {
+  static async start(config: ChildConfig, timeoutMs = 60_000, script = SCRIPT): Promise<ConsumerChild> {
+    const managed = await spawnManaged(`consumer-child (${config.transport})`, process.execPath, ['--import', 'tsx', '--conditions=@omnibus/source', script], {
       cwd: ROOT,
       env: { ...process.env, OMNIBUS_FAULTS_CHILD: JSON.stringify(config) },
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],

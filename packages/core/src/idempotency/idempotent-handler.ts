@@ -18,6 +18,8 @@ export interface IdempotencyOptions {
   readonly leaseMs?: number;
   /** How long a duplicate waits for a running first copy to finish before it is retried later. Default 5 s. */
   readonly busyWaitMs?: number;
+  /** Called for each duplicate acked without running the handler (its key was done): count them, log them. Must not throw. */
+  readonly onDuplicate?: (message: Message<unknown>, key: string) => void;
 }
 
 export const IdempotencyOptionsSchema = z.strictObject({
@@ -26,6 +28,7 @@ export const IdempotencyOptionsSchema = z.strictObject({
   ttlMs: z.number().int().min(1).default(86_400_000),
   leaseMs: z.number().int().min(300).max(86_400_000).default(30_000),
   busyWaitMs: z.number().int().min(0).max(3_600_000).default(5_000),
+  onDuplicate: z.custom<(message: Message<unknown>, key: string) => void>((v) => typeof v === 'function', { message: 'must be a function (message, key) => void' }).optional(),
 });
 
 type ParsedOptions = z.output<typeof IdempotencyOptionsSchema>;
@@ -63,6 +66,11 @@ export function idempotentHandler<TBody>(handler: Handler<TBody>, options: Parse
     }
     if (claim.state === 'done') {
       ctx.logger.debug({ key, id: message.id }, 'omnibus: duplicate skipped (idempotency key done)');
+      try {
+        options.onDuplicate?.(message as Message<unknown>, key);
+      } catch {
+        // documented: must not throw; the duplicate is acked all the same
+      }
       return;
     }
 
