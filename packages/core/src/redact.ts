@@ -191,7 +191,12 @@ function safeName(error: Error): string {
 
 /** `amqp://guest:secret@host/vh` → `amqp://guest:***@host/vh`, also when the password holds `@`, `/`, `?` or `#`; tolerates any input. */
 export function redactUrl(url: string): string {
-  return new Redactor(urlSecrets(url)).text(url);
+  // The scheme is never a secret, even when a token-only userinfo equals it (`postgres://postgres@…`).
+  const scheme = /^\s*[a-z][a-z0-9+.-]*:\/\//i.exec(url)?.[0];
+  const redacted = new Redactor(urlSecrets(url)).text(url);
+  if (!scheme || redacted.startsWith(scheme)) return redacted;
+  const end = redacted.indexOf('://');
+  return end === -1 ? redacted : scheme + redacted.slice(end + 3);
 }
 
 /** Redact every `scheme://user:pass@` (and `scheme://token@`) inside a text. */

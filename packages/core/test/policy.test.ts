@@ -39,6 +39,9 @@ describe('redaction', () => {
   it('hides passwords in URLs and known secrets in text', () => {
     expect(redactUrl('amqp://guest:hunter22@localhost:5672/vh')).toBe('amqp://guest:***@localhost:5672/vh');
     expect(redactUrl('nats://tok3n-value@localhost:4222')).toBe('nats://***@localhost:4222');
+    // A token-only userinfo equal to the scheme hides the token, not the scheme.
+    expect(redactUrl('postgres://postgres@127.0.0.1:5432/test')).toBe('postgres://***@127.0.0.1:5432/test');
+    expect(redactUrl('redis://:pw@h:1')).toBe('redis://:***@h:1');
     expect(redactSecrets('failed: connect redis://:pw-123@h:6379 with pw-123', ['pw-123'])).not.toContain('pw-123');
   });
 });
