@@ -1,0 +1,44 @@
+/**
+ * Settle-once for a transport's delivery: the first of ack, nack or release wins, every later
+ * call resolves without effect (Delivery's contract in transport.ts). One small state type, so
+ * each transport stops writing its own `settled`/`released` flags.
+ */
+export type SettleState = 'open' | 'settling' | 'settled';
+
+export class SettleOnce {
+  private current: SettleState = 'open';
+  private outcome: Promise<void> | undefined;
+
+  get state(): SettleState {
+    return this.current;
+  }
+
+  /** True once ack, nack or release was called (even if it is still running). */
+  get done(): boolean {
+    return this.current !== 'open';
+  }
+
+  /**
+   * Run `settle` if nothing settled this delivery yet; otherwise resolve at once without effect.
+   * A synchronous throw is a rejection. The delivery counts as settled from the first call on,
+   * whether `settle` succeeds or not: a failed ack is the broker's to redeliver, never retried here.
+   */
+  run(settle: () => Promise<void>): Promise<void> {
+    if (this.current !== 'open') return Promise.resolve();
+    this.current = 'settling';
+    try {
+      this.outcome = settle().finally(() => {
+        this.current = 'settled';
+      });
+    } catch (error) {
+      this.current = 'settled';
+      return Promise.reject(error);
+    }
+    return this.outcome;
+  }
+
+  /** Mark settled without running anything (the connection carrying the delivery is gone). */
+  abandon(): void {
+    this.current = 'settled';
+  }
+}
