@@ -13,7 +13,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createBus, defineTopic, loadTransportModule, Signal, silentLogger } from '@omnibus/core';
 import { createPostgresIdempotencyStore } from '@omnibus/idempotency-postgres';
-import { BROKER_KINDS, brokerEndpoint, describeWithBroker, fastKafkaOptions, uniqueName } from '@omnibus/test-support';
+import { BROKER_KINDS, configuredBroker, describeWithBroker, fastKafkaOptions, uniqueName } from '@omnibus/test-support';
 import { ConsumerChild } from './harness/child.js';
 import { startIdempotentConsumers, type IdempotentChildConfig } from './harness/idempotent-child.js';
 import { profiles } from './harness/profiles.js';
@@ -21,8 +21,7 @@ import { FaultBody } from './harness/topic.js';
 
 const MESSAGES = 300;
 const HANG_AFTER = 40;
-const postgres = brokerEndpoint('postgres');
-const redisUrl = brokerEndpoint('redis').url;
+const redisUrl = configuredBroker('redis').url;
 const run = randomBytes(3).toString('hex');
 const table = `omnibus_faults_idem_${run}`;
 const effectsTable = `omnibus_faults_effects_${run}`;
@@ -60,7 +59,7 @@ describeWithBroker('postgres', 'faults: idempotent consumers under consumer SIGK
           concurrency: 8,
           workMs: 5,
           hangAfterDone: HANG_AFTER,
-          postgresUrl: postgres.url,
+          postgresUrl: db.url,
           table,
           effectsTable: `${effectsTable}`,
           redisUrl,
