@@ -1,5 +1,5 @@
 import type { NatsConnection, Status } from '@nats-io/transport-node';
-import type { Logger } from '@omnibus/core';
+import { withTimeout, type Logger } from '@omnibus/core';
 
 /** What a pull worker wants to hear about the connection. */
 export interface LinkListener {
@@ -100,13 +100,16 @@ export class Link {
   async flush(timeoutMs: number): Promise<void> {
     this.sendPosted();
     if (!this.connected || this.nc.isClosed()) return;
-    await within(this.nc.flush().catch(() => {}), timeoutMs);
+    await withTimeout(this.nc.flush(), timeoutMs, () => new Error('flush timed out')).catch(() => {});
   }
 
   /** Does the server answer a PING in time? (A half-open TCP connection does not.) */
   async answers(timeoutMs: number): Promise<boolean> {
     if (this.nc.isClosed()) return false;
-    return (await within(this.nc.flush().then(() => true, () => false), timeoutMs)) === true;
+    return withTimeout(this.nc.flush(), timeoutMs, () => new Error('no PONG in time')).then(
+      () => true,
+      () => false,
+    );
   }
 
   /** Drop the socket and dial again (used when the connection looks dead but the client did not notice). */
@@ -121,13 +124,4 @@ export class Link {
     this.listeners.clear();
     await this.watching;
   }
-}
-
-/** The promise's value, or undefined if it takes longer than `ms`. */
-export function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<undefined>((resolve) => {
-    timer = setTimeout(() => resolve(undefined), ms);
-  });
-  return Promise.race([promise, expired]).finally(() => clearTimeout(timer));
 }

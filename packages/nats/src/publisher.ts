@@ -1,6 +1,16 @@
 import { JetStreamApiError, type JetStreamClient, type PubAck } from '@nats-io/jetstream';
 import { errors, nuid, type MsgHdrs } from '@nats-io/transport-node';
-import { ConnectionError, MessageTooLargeError, PublishError, QueueFullError, isOmnibusError, type OutgoingMessage } from '@omnibus/core';
+import {
+  backoffDelay,
+  ConnectionError,
+  exponentialBackoff,
+  MessageTooLargeError,
+  pause,
+  PublishError,
+  QueueFullError,
+  isOmnibusError,
+  type OutgoingMessage,
+} from '@omnibus/core';
 import { describeBound } from './bound.js';
 import { DUE_HEADER, EXPECTED_STREAM, ID_HEADER, MSG_ID, encodeHeaders, encodeId, headerBlockBytes } from './codec.js';
 import { errorText, isStreamFull } from './errors.js';
@@ -41,6 +51,9 @@ export interface Envelope {
   /** Makes the stream exist (again). */
   readonly ensure: () => Promise<void>;
 }
+
+/** Between attempts of one send: 50 ms doubling up to 2 s. */
+const RETRY_BACKOFF = exponentialBackoff(50, 2_000);
 
 /**
  * Publishes to JetStream and resolves on the PubAck, with at most `publishWindow`
@@ -158,7 +171,7 @@ export class Publisher {
         // No stream listens on the subject any more (deleted, or lost with a memory-storage restart).
         // (nats.js reports "no responders" to a publish as JetStreamNotEnabled.)
         if (error instanceof Error && error.name === 'JetStreamNotEnabled') this.topology.forget(envelope.stream);
-        await new Promise((resolve) => setTimeout(resolve, Math.min(2_000, 50 * 2 ** attempt)));
+        await pause(backoffDelay(RETRY_BACKOFF, attempt + 1));
       }
     }
   }

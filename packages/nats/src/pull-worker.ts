@@ -1,7 +1,7 @@
 import { createInbox, nanos, type Msg, type Subscription } from '@nats-io/transport-node';
-import { ConnectionError, type Logger } from '@omnibus/core';
+import { backoffDelay, ConnectionError, exponentialBackoff, withTimeout, type Logger } from '@omnibus/core';
 import { asError, errorText } from './errors.js';
-import { within, type Link, type LinkListener } from './link.js';
+import type { Link, LinkListener } from './link.js';
 import { Received, type SettleSink } from './received.js';
 
 export interface PullWorkerSettings {
@@ -32,7 +32,8 @@ interface Pull {
   lastActivity: number;
 }
 
-const MAX_BACKOFF_MS = 5_000;
+/** Pulling again after a failure: 100 ms doubling up to 5 s, with jitter. */
+const RETRY_BACKOFF = exponentialBackoff(100, 5_000, { jitter: true });
 /** A pull for fewer than half the slots waits this long for more slots to free up. */
 const TOP_UP_MS = 20;
 
@@ -99,7 +100,7 @@ export class PullWorker implements LinkListener, SettleSink {
     // Messages the server sent before it saw the unsubscribe still arrive: they are nak'ed
     // (redelivered at once) instead of being lost until their ack wait expires.
     const pull = this.pull;
-    if (pull) await within(this.drainPull(pull), this.settings.requestTimeoutMs);
+    if (pull) await withTimeout(this.drainPull(pull), this.settings.requestTimeoutMs, () => new Error('drain timed out')).catch(() => {});
     await Promise.all(this.buffer.splice(0).map((received) => received.nak()));
     // Settlements are not confirmed one by one: make sure the server has them.
     await this.settings.link.flush(this.settings.requestTimeoutMs);
@@ -258,7 +259,6 @@ export class PullWorker implements LinkListener, SettleSink {
   }
 
   private handOver(received: Received): void {
-    received.state = 'handed';
     this.unsettled.add(received);
     try {
       this.settings.onMessage(received);
@@ -371,7 +371,6 @@ export class PullWorker implements LinkListener, SettleSink {
    */
   private retryLater(): void {
     if (this.stopped || this.retryTimer) return;
-    const base = Math.min(MAX_BACKOFF_MS, 100 * 2 ** this.failures);
     this.failures += 1;
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined;
@@ -380,7 +379,7 @@ export class PullWorker implements LinkListener, SettleSink {
       } catch (error) {
         this.fail(asError(error));
       }
-    }, base / 2 + Math.random() * (base / 2));
+    }, backoffDelay(RETRY_BACKOFF, this.failures));
     this.retryTimer.unref();
   }
 

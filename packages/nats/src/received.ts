@@ -1,5 +1,6 @@
 import type { Msg } from '@nats-io/transport-node';
 import { nanos } from '@nats-io/transport-node';
+import { SettleOnce } from '@omnibus/core';
 import { utf8 } from './codec.js';
 import type { Link } from './link.js';
 
@@ -14,8 +15,8 @@ const WPI = utf8('+WPI');
 const done: Promise<void> = Promise.resolve();
 
 /**
- * One message a pull worker received, until it is settled: first buffered, then
- * handed over, then settled exactly once. Settling publishes `+ACK` / `-NAK` on the
+ * One message a pull worker received, until it is settled (exactly once: the first of
+ * ack, nak or drop wins, see SettleOnce). Settling publishes `+ACK` / `-NAK` on the
  * delivery's reply subject without waiting for the server's confirmation (as nats.js
  * `JsMsg.ack()` does): an ack that never reaches the server (the connection drops
  * first) only means the message is redelivered after the ack wait, which
@@ -23,7 +24,7 @@ const done: Promise<void> = Promise.resolve();
  * finished handlers reach the server before a graceful close returns.
  */
 export class Received {
-  state: 'buffered' | 'handed' | 'settled' = 'buffered';
+  private readonly settlement = new SettleOnce();
   /** Last time the server heard from us about this message (delivery or `+WPI`). */
   lastProgress = Date.now();
   readonly deliveryCount: number;
@@ -66,7 +67,7 @@ export class Received {
 
   /** Tell the server the message is still being worked on (resets its ack wait). */
   progress(): void {
-    if (this.state === 'settled' || !this.live || !this.msg.reply) return;
+    if (this.settlement.done || !this.live || !this.msg.reply) return;
     this.lastProgress = Date.now();
     try {
       this.link.nc.publish(this.msg.reply, WPI);
@@ -77,19 +78,18 @@ export class Received {
 
   /** Settle without telling the server (the connection that delivered it is gone). */
   drop(): void {
-    if (this.state === 'settled') return;
-    this.state = 'settled';
+    if (this.settlement.done) return;
+    this.settlement.abandon();
     this.sink.settled(this);
   }
 
   private settle(payload: Uint8Array): Promise<void> {
-    if (this.state === 'settled') return done;
-    this.state = 'settled';
-    this.sink.settled(this);
-    // A delivery of a lost connection is never settled afterwards: the server redelivers it.
-    if (!this.live || !this.msg.reply) return done;
-    this.link.post(this.msg.reply, payload);
-    return done;
+    return this.settlement.run(() => {
+      this.sink.settled(this);
+      // A delivery of a lost connection is never settled afterwards: the server redelivers it.
+      if (this.live && this.msg.reply) this.link.post(this.msg.reply, payload);
+      return done;
+    });
   }
 }
 
