@@ -16,6 +16,7 @@ export const ErrorCodes = {
   messageTooLarge: 'MESSAGE_TOO_LARGE',
   deadLetter: 'DEAD_LETTER_FAILED',
   queueFull: 'QUEUE_FULL',
+  idempotencyKeyDone: 'IDEMPOTENCY_KEY_DONE',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

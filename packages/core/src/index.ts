@@ -14,7 +14,7 @@ export { MAX_TOPIC_NAME_LENGTH, MAX_DEFINED_TOPIC_NAME_LENGTH } from './topic.js
 export { DEAD_LETTER_HEADROOM_BYTES, PendingDeadLetterHeaders, readDeadLetter } from './dead-letter.js';
 export type { DeadLetterInfo } from './dead-letter.js';
 export { messageBytes, messageBytesOver } from './message-size.js';
-export { assertDelayMs, MAX_DELAY_MS } from './delay.js';
+export { assertDelayMs, delayUntil, MAX_DELAY_MS } from './delay.js';
 export { describeThrown, thrownMessage, safeString, cutBytes, asLoggableError, ErrorDescriptionBudget } from './describe-error.js';
 export type { ErrorDescription } from './describe-error.js';
 export { DEFAULT_MAX_PUBLISHES_IN_FLIGHT } from './bus.js';
