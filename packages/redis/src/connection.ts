@@ -1,3 +1,4 @@
+import { backoffDelay, exponentialBackoff, withTimeout, type Backoff } from '@omnibus/core';
 import { Redis, type RedisOptions as IORedisOptions } from 'ioredis';
 import type { RedisOptions } from './options.js';
 import { parseRedisUrl, secretForms } from './url.js';
@@ -21,7 +22,7 @@ export function connectionSettings(url: string, options: RedisOptions): Connecti
   const username = options.username ?? parsed.username;
   const password = options.password ?? parsed.password;
   const tlsWanted = options.tls !== undefined && options.tls !== false ? options.tls : parsed.tls;
-  const { minDelayMs, maxDelayMs } = options.reconnect;
+  const reconnect = reconnectBackoff(options, { jitter: true });
 
   const ioredis: IORedisOptions = {
     host: parsed.host,
@@ -43,12 +44,22 @@ export function connectionSettings(url: string, options: RedisOptions): Connecti
     enableOfflineQueue: true,
     enableReadyCheck: true,
     connectionName: 'omnibus',
-    retryStrategy: (times: number) => {
-      const exponential = Math.min(maxDelayMs, minDelayMs * 2 ** Math.min(times - 1, 20));
-      return Math.round(exponential / 2 + Math.random() * (exponential / 2));
-    },
+    retryStrategy: (times: number) => reconnectDelay(reconnect, times),
   };
   return { ioredis, secrets: [...new Set([...parsed.secrets, ...secretForms(options.password)])], display: parsed.display };
+}
+
+/** Doublings of the reconnect delay at most: beyond them it stays where it got (or at maxDelayMs). */
+const MAX_DOUBLINGS = 20;
+
+/** `options.reconnect` as a Backoff: doubling from minDelayMs up to maxDelayMs. */
+export function reconnectBackoff(options: RedisOptions, { jitter }: { readonly jitter: boolean }): Backoff {
+  return exponentialBackoff(options.reconnect.minDelayMs, options.reconnect.maxDelayMs, { jitter });
+}
+
+/** The delay after `failures` consecutive failures (1-based), doubling at most MAX_DOUBLINGS times. */
+export function reconnectDelay(backoff: Backoff, failures: number): number {
+  return backoffDelay(backoff, Math.min(failures, MAX_DOUBLINGS + 1));
 }
 
 /** A new, not yet connected client. */
@@ -62,23 +73,21 @@ export function createClient(settings: ConnectionSettings, overrides: IORedisOpt
  * (WRONGPASS, a TLS certificate error, ECONNREFUSED) as an 'error' event: that one is thrown.
  */
 export async function connectClient(client: Redis, timeoutMs: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
   let cause: unknown;
   const remember = (error: unknown) => {
     cause ??= error;
   };
   client.on('error', remember);
-  const timeout = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
-  });
+  const ready = async () => {
+    await client.connect();
+    await client.ping();
+  };
   try {
-    await Promise.race([client.connect(), timeout]);
-    await Promise.race([client.ping(), timeout]);
+    await withTimeout(ready(), timeoutMs, () => new Error(`no answer within ${timeoutMs} ms`));
   } catch (error) {
     client.disconnect();
     throw cause ?? error;
   } finally {
-    clearTimeout(timer);
     client.off('error', remember);
   }
 }

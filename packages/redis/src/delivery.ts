@@ -1,4 +1,4 @@
-import type { Delivery, DeliveryMetadata, NackOptions, TransportMessage } from '@omnibus/core';
+import { SettleOnce, type Delivery, type DeliveryMetadata, type NackOptions, type TransportMessage } from '@omnibus/core';
 import { scheduledDelay } from './delay.js';
 
 /** A stream entry this consumer owns (in its pending list), handed over or not yet. */
@@ -25,13 +25,14 @@ export interface RedisDeliveryMetadata extends DeliveryMetadata {
   readonly stream: 'topic' | 'redelivery';
 }
 
-/** What a delivery needs from its subscription. */
+/**
+ * What a delivery needs from its subscription: called once per delivery at most (the delivery's
+ * SettleOnce lets only the first ack or nack through), which frees its capacity at once.
+ */
 export interface DeliveryOwner {
-  /** Mark settled; false when it already was (the call then has no effect). */
-  settle(delivery: RedisDelivery): boolean;
-  ackEntry(entry: HeldEntry): Promise<void>;
-  /** `delayMs`: validated whole milliseconds (see scheduledDelay). */
-  requeueEntry(entry: HeldEntry, attempt: number, delayMs: number, headers?: NackOptions['headers']): Promise<void>;
+  ack(delivery: RedisDelivery): Promise<void>;
+  /** `delayMs`: validated whole milliseconds (see scheduledDelay); redelivered with attempt + 1. */
+  nack(delivery: RedisDelivery, delayMs: number, headers?: NackOptions['headers']): Promise<void>;
 }
 
 /**
@@ -43,7 +44,7 @@ export interface DeliveryOwner {
  * again after the claim idle time, as after a lost connection.
  */
 export class RedisDelivery implements Delivery {
-  settled = false;
+  private readonly once = new SettleOnce();
 
   constructor(
     readonly entry: HeldEntry,
@@ -62,9 +63,8 @@ export class RedisDelivery implements Delivery {
     return this.entry.metadata;
   }
 
-  async ack(): Promise<void> {
-    if (!this.owner.settle(this)) return;
-    await this.owner.ackEntry(this.entry);
+  ack(): Promise<void> {
+    return this.once.run(() => this.owner.ack(this));
   }
 
   /**
@@ -72,9 +72,8 @@ export class RedisDelivery implements Delivery {
    * before anything happens: the delivery stays unsettled and can still be acked or nacked.
    */
   async nack(options: NackOptions = {}): Promise<void> {
-    if (this.settled) return;
+    if (this.once.done) return;
     const delayMs = scheduledDelay(options.delayMs, 'nack delayMs');
-    if (!this.owner.settle(this)) return;
-    await this.owner.requeueEntry(this.entry, this.entry.attempt + 1, delayMs, options.headers);
+    return this.once.run(() => this.owner.nack(this, delayMs, options.headers));
   }
 }

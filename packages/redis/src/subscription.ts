@@ -1,5 +1,5 @@
 import { ConnectionError, type Logger, type NackOptions, type SubscribeParams, type TransportSubscription } from '@omnibus/core';
-import { connectClient, createClient, isRedisError, type ConnectionSettings } from './connection.js';
+import { connectClient, createClient, isRedisError, reconnectBackoff, reconnectDelay, type ConnectionSettings } from './connection.js';
 import { safeError } from './safe-error.js';
 import { encodeScheduled, entryFields, parseEntry } from './codec.js';
 import { RedisDelivery, type DeliveryOwner, type HeldEntry } from './delivery.js';
@@ -138,13 +138,21 @@ export class RedisSubscription implements TransportSubscription, DeliveryOwner {
 
   // --- DeliveryOwner -------------------------------------------------------------
 
-  settle(delivery: RedisDelivery): boolean {
-    if (delivery.settled) return false;
-    delivery.settled = true;
+  ack(delivery: RedisDelivery): Promise<void> {
+    this.free(delivery);
+    return this.ackEntry(delivery.entry);
+  }
+
+  nack(delivery: RedisDelivery, delayMs: number, headers?: NackOptions['headers']): Promise<void> {
+    this.free(delivery);
+    return this.requeueEntry(delivery.entry, delivery.attempt + 1, delayMs, headers);
+  }
+
+  /** A delivery settled (its SettleOnce let the first ack or nack through): its capacity is free. */
+  private free(delivery: RedisDelivery): void {
     this.unsettled.delete(delivery);
     this.held.delete(heldKey(delivery.entry));
     this.endTurnSoon();
-    return true;
   }
 
   /**
@@ -170,7 +178,7 @@ export class RedisSubscription implements TransportSubscription, DeliveryOwner {
    * an ack always follows a finished handler, so acking an entry that another member
    * claimed meanwhile only marks a processed message as done (see README, Delivery semantics).
    */
-  ackEntry(entry: HeldEntry): Promise<void> {
+  private ackEntry(entry: HeldEntry): Promise<void> {
     if (!this.ctx.isOpen()) return Promise.resolve();
     this.ackQueue.push(entry);
     this.ackFlush ??= new Promise<void>((resolve) => {
@@ -212,7 +220,7 @@ export class RedisSubscription implements TransportSubscription, DeliveryOwner {
     }
   }
 
-  async requeueEntry(entry: HeldEntry, attempt: number, delayMs: number, headers?: NackOptions['headers']): Promise<void> {
+  private async requeueEntry(entry: HeldEntry, attempt: number, delayMs: number, headers?: NackOptions['headers']): Promise<void> {
     if (!this.ctx.isOpen()) return;
     const message = headers ? { ...entry.message, headers: { ...entry.message.headers, ...headers } } : entry.message;
     const scheduled = encodeScheduled(this.retryKey, entryFields(message, attempt));
@@ -229,6 +237,7 @@ export class RedisSubscription implements TransportSubscription, DeliveryOwner {
 
   private async loop(blocking: ScriptedRedis): Promise<void> {
     const { concurrency } = this.params;
+    const backoff = reconnectBackoff(this.ctx.options, { jitter: false });
     let failures = 0;
     while (!this.stopped) {
       try {
@@ -253,8 +262,7 @@ export class RedisSubscription implements TransportSubscription, DeliveryOwner {
           failures += 1;
           this.report(error, 'reading from Redis failed, retrying');
         }
-        const { minDelayMs, maxDelayMs } = this.ctx.options.reconnect;
-        await this.idle(Math.min(maxDelayMs, minDelayMs * 2 ** Math.min(failures, 20)));
+        await this.idle(reconnectDelay(backoff, failures + 1));
       }
     }
   }

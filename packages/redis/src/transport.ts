@@ -18,6 +18,7 @@ import {
   type TransportInspection,
   type TransportSubscription,
   type TopicSettings,
+  withTimeout,
 } from '@omnibus/core';
 import { refusalOf, TopicBounds, type Refusal } from './bound.js';
 import { redisCapabilities } from './capabilities.js';
@@ -304,9 +305,9 @@ export class RedisTransport implements Transport {
     connected.trimmer.stop();
     this.connected = undefined;
     try {
-      await Promise.race([connected.client.quit(), new Promise((resolve) => setTimeout(resolve, 1_000).unref())]);
+      await withTimeout(connected.client.quit(), 1_000, () => new Error('QUIT unanswered'));
     } catch {
-      // Already gone.
+      // Already gone, or not answering: disconnected below either way.
     }
     connected.client.disconnect();
   }
