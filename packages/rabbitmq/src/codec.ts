@@ -1,5 +1,5 @@
 import type { ConsumeMessage, Options } from 'amqplib';
-import type { TransportMessage } from '@omnibus/core';
+import { Headers, type TransportMessage } from '@omnibus/core';
 import { derivedMessageId } from './foreign-id.js';
 
 /**
@@ -62,10 +62,6 @@ const fitsShortString = (value: string): boolean => value.length <= 85 || Buffer
  * (older publishers, other AMQP clients) are read from the table only, as before.
  */
 const PROPS_MARKER = 'omnibus/';
-const CE_ID = 'ce-id';
-const CE_TYPE = 'ce-type';
-const CONTENT_TYPE = 'content-type';
-const CE_SPECVERSION = 'ce-specversion';
 const SPEC_VERSION = '1.0';
 
 export interface EncodedMessage {
@@ -86,24 +82,24 @@ export function encodeMessage(message: TransportMessage, extra?: Readonly<Record
   else headers[TransportHeaders.id] = id;
   for (const name in source) {
     const value = source[name] as string;
-    if (name === CE_ID) {
+    if (name === Headers.id) {
       if (idInProperty && value === id) {
         flags += 'i';
         continue;
       }
-    } else if (name === CE_TYPE) {
+    } else if (name === Headers.type) {
       if (typeof value === 'string' && fitsShortString(value)) {
         options.type = value;
         flags += 't';
         continue;
       }
-    } else if (name === CONTENT_TYPE) {
+    } else if (name === Headers.contentType) {
       if (typeof value === 'string' && fitsShortString(value)) {
         options.contentType = value;
         flags += 'c';
         continue;
       }
-    } else if (name === CE_SPECVERSION) {
+    } else if (name === Headers.specVersion) {
       if (value === SPEC_VERSION) {
         flags += 'v';
         continue;
@@ -164,10 +160,10 @@ export function decodeMessage(topic: string, raw: ConsumeMessage, origin: Delive
   if (typeof appId === 'string' && appId.startsWith(PROPS_MARKER)) {
     for (let i = PROPS_MARKER.length; i < appId.length; i++) {
       const flag = appId.charCodeAt(i);
-      if (flag === 0x69 /* i */ && typeof messageId === 'string') headers[CE_ID] = messageId;
-      else if (flag === 0x74 /* t */ && typeof properties.type === 'string') headers[CE_TYPE] = properties.type;
-      else if (flag === 0x63 /* c */ && typeof properties.contentType === 'string') headers[CONTENT_TYPE] = properties.contentType;
-      else if (flag === 0x76 /* v */) headers[CE_SPECVERSION] = SPEC_VERSION;
+      if (flag === 0x69 /* i */ && typeof messageId === 'string') headers[Headers.id] = messageId;
+      else if (flag === 0x74 /* t */ && typeof properties.type === 'string') headers[Headers.type] = properties.type;
+      else if (flag === 0x63 /* c */ && typeof properties.contentType === 'string') headers[Headers.contentType] = properties.contentType;
+      else if (flag === 0x76 /* v */) headers[Headers.specVersion] = SPEC_VERSION;
     }
   }
   let key: string | undefined;
