@@ -1,4 +1,4 @@
-import type { TransportMessage } from '@omnibus/core';
+import { Headers, type TransportMessage } from '@omnibus/core';
 import type { FetchedRecord, OutgoingRecord } from './driver/driver.js';
 import type { PartitionRole } from './subscription/partition.js';
 
@@ -27,19 +27,16 @@ function isTransportHeader(name: string): boolean {
   }
 }
 
-/** The CloudEvents id header core writes; equal to the message id for messages published through the bus. */
-const CE_ID = 'ce-id';
-
 /**
  * A message to write, with the transport headers for the topic it goes to.
- * `omnibus-kafka-id` is written only when `ce-id` does not already carry the id
+ * `omnibus-kafka-id` is written only when core's id header (`ce-id`) does not already carry the id
  * (the reader falls back to `ce-id`): one header less to encode and decode per message.
  */
 export function toRecord(message: TransportMessage, kafkaTopic: string, extra?: { attempt?: number; dueAt?: number }): OutgoingRecord {
   const headers: Record<string, string> = {};
   const source = message.headers;
   for (const name in source) if (!isTransportHeader(name)) headers[name] = source[name] as string;
-  if (headers[CE_ID] !== message.id) headers[TransportHeaders.id] = message.id;
+  if (headers[Headers.id] !== message.id) headers[TransportHeaders.id] = message.id;
   if (extra?.attempt !== undefined) headers[TransportHeaders.attempt] = String(extra.attempt);
   if (extra?.dueAt !== undefined) headers[TransportHeaders.due] = String(extra.dueAt);
   return { topic: kafkaTopic, key: message.key ?? null, value: message.body, headers };
@@ -89,7 +86,7 @@ export function fromRecord(record: FetchedRecord, offset: bigint, topic: string,
   if (due !== undefined) delete headers[TransportHeaders.due];
   return {
     offset,
-    message: { id: id ?? headers[CE_ID] ?? `${kafkaTopic}/${partition}/${record.offset}`, topic, key: record.key ?? undefined, headers, body: record.value },
+    message: { id: id ?? headers[Headers.id] ?? `${kafkaTopic}/${partition}/${record.offset}`, topic, key: record.key ?? undefined, headers, body: record.value },
     attempt: source.attemptOf(offset, attempt === undefined || source.role !== 'retry' ? 1 : (positiveInt(attempt) ?? 1)),
     dueAt: due === undefined || source.role === 'main' ? 0 : (positiveInt(due) ?? 0),
     timestamp: record.timestamp,
