@@ -1,4 +1,4 @@
-import type { Delivery, DeliveryMetadata, NackOptions, TransportMessage } from '@omnibus/core';
+import { SettleOnce, type Delivery, type DeliveryMetadata, type NackOptions, type TransportMessage } from '@omnibus/core';
 import type { Entry, PartitionState } from './partition.js';
 
 /** What a delivery reports its settlement to. */
@@ -25,7 +25,7 @@ export interface KafkaDeliveryMetadata extends DeliveryMetadata {
 
 /** One hand-over of a fetched message; the first ack/nack wins, later calls do nothing. */
 export class KafkaDelivery implements Delivery {
-  private settled = false;
+  private readonly once = new SettleOnce();
 
   constructor(
     private readonly owner: DeliveryOwner,
@@ -48,20 +48,14 @@ export class KafkaDelivery implements Delivery {
   }
 
   ack(): Promise<void> {
-    // Not async: an ack is synchronous bookkeeping, so share one settled promise instead of one per message.
-    if (this.settled) return SETTLED;
-    this.settled = true;
-    try {
+    // An ack is synchronous bookkeeping: every ack shares one resolved promise.
+    return this.once.run(() => {
       this.owner.settleAck(this);
-    } catch (error) {
-      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
-    }
-    return SETTLED;
+      return SETTLED;
+    });
   }
 
-  async nack(options: NackOptions = {}): Promise<void> {
-    if (this.settled) return;
-    this.settled = true;
-    await this.owner.settleNack(this, options);
+  nack(options: NackOptions = {}): Promise<void> {
+    return this.once.run(() => this.owner.settleNack(this, options));
   }
 }
