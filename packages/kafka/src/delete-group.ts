@@ -1,4 +1,4 @@
-import { ConfigError } from '@omnibus/core';
+import { ConfigError, pause } from '@omnibus/core';
 import type { KafkaDriver } from './driver/driver.js';
 import type { GroupNames } from './topology.js';
 
@@ -42,6 +42,6 @@ async function waitUntilGone(driver: KafkaDriver, topic: string, timeoutMs: numb
   while ((await driver.listTopics()).includes(topic)) {
     if (Date.now() > deadline) throw new Error(`the broker had not finished deleting topic "${topic}" after ${timeoutMs} ms`);
     // The broker's deletion, not our code, is what this waits for.
-    await new Promise((resolve) => setTimeout(resolve, GONE_POLL_MS));
+    await pause(GONE_POLL_MS);
   }
 }

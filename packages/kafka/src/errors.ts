@@ -1,4 +1,4 @@
-import { redactSecrets } from '@omnibus/core';
+import { backoffDelay, exponentialBackoff, pause, redactSecrets } from '@omnibus/core';
 
 /**
  * Client errors are never passed on raw: their message, stack and cause chain are
@@ -41,19 +41,6 @@ export function isRebalanceError(error: unknown): boolean {
   return type !== undefined && REBALANCE_ERRORS.has(type);
 }
 
-/** Reject with `onTimeout()` if `promise` has not settled after `ms`. */
-export async function withTimeout<T>(promise: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(onTimeout()), ms);
-  });
-  try {
-    return await Promise.race([promise, expired]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 /** Whether kafkajs marked the error (or its cause) retriable, e.g. a leader not elected yet. */
 export function isRetriable(error: unknown): boolean {
   for (let current = error, depth = 0; current instanceof Error && depth < 5; current = current.cause, depth += 1) {
@@ -61,6 +48,9 @@ export function isRetriable(error: unknown): boolean {
   }
   return false;
 }
+
+/** 50, 100, 200… ms between the tries of `retrying`, capped at 1 s. */
+const RETRYING_BACKOFF = exponentialBackoff(50, 1_000);
 
 /**
  * Run an admin request again while it fails with a retriable error (a topic just
@@ -73,7 +63,7 @@ export async function retrying<T>(run: () => Promise<T>, attempts = 8): Promise<
       return await run();
     } catch (error) {
       if (attempt >= attempts || !isRetriable(error)) throw error;
-      await new Promise((resolve) => setTimeout(resolve, Math.min(1_000, 50 * 2 ** (attempt - 1))));
+      await pause(backoffDelay(RETRYING_BACKOFF, attempt));
     }
   }
 }

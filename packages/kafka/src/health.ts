@@ -1,9 +1,8 @@
-import type { TransportHealth } from '@omnibus/core';
+import { backoffDelay, exponentialBackoff, type TransportHealth } from '@omnibus/core';
 import type { ConnectionObserver } from './driver/driver.js';
 
-/** Re-dialling a lost cluster: first after this long, doubling up to the max. */
-const REDIAL_INITIAL_DELAY_MS = 250;
-const REDIAL_MAX_DELAY_MS = 5_000;
+/** Re-dialling a lost cluster: at once, then after 250 ms, doubling up to 5 s. */
+const REDIAL_BACKOFF = exponentialBackoff(250, 5_000);
 
 type State = TransportHealth['state'];
 
@@ -74,16 +73,20 @@ export class ConnectionHealth implements ConnectionObserver {
     if (next !== undefined && next !== this.current.state) this.current = { state: next, since: new Date() };
   }
 
-  private scheduleRedial(delayMs: number): void {
+  /** `failures`: redials that failed since the loss (0: the first one, at once). */
+  private scheduleRedial(failures: number): void {
     if (this.redialing || this.redialTimer) return;
-    this.redialTimer = setTimeout(() => {
-      this.redialTimer = undefined;
-      void this.redial(delayMs);
-    }, delayMs);
+    this.redialTimer = setTimeout(
+      () => {
+        this.redialTimer = undefined;
+        void this.redial(failures);
+      },
+      failures === 0 ? 0 : backoffDelay(REDIAL_BACKOFF, failures),
+    );
     this.redialTimer.unref();
   }
 
-  private async redial(lastDelayMs: number): Promise<void> {
+  private async redial(failures: number): Promise<void> {
     if (this.current.state !== 'reconnecting') return;
     this.redialing = true;
     try {
@@ -93,6 +96,6 @@ export class ConnectionHealth implements ConnectionObserver {
     } finally {
       this.redialing = false;
     }
-    if (this.current.state === 'reconnecting') this.scheduleRedial(Math.min(REDIAL_MAX_DELAY_MS, Math.max(REDIAL_INITIAL_DELAY_MS, lastDelayMs * 2)));
+    if (this.current.state === 'reconnecting') this.scheduleRedial(failures + 1);
   }
 }

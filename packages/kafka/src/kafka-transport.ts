@@ -16,6 +16,7 @@ import {
   type TransportInspection,
   type TransportSubscription,
   type TopicSettings,
+  withTimeout,
 } from '@omnibus/core';
 import { BoundedTopics } from './bound/bounded-topics.js';
 import { kafkaCapabilities } from './capabilities.js';
@@ -24,7 +25,7 @@ import { deleteGroup } from './delete-group.js';
 import type { ConnectionObserver, KafkaDriver, OutgoingRecord } from './driver/driver.js';
 import { KafkajsDriver } from './driver/kafkajs-driver.js';
 import { recordSize, toRecord } from './envelope.js';
-import { describeError, kafkaErrorType, sanitizeError, withTimeout } from './errors.js';
+import { describeError, kafkaErrorType, sanitizeError } from './errors.js';
 import { ConnectionHealth } from './health.js';
 import { inspectTopic } from './inspect.js';
 import { describeTooLarge } from './message-too-large.js';

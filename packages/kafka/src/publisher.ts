@@ -1,3 +1,4 @@
+import { withTimeout } from '@omnibus/core';
 import type { KafkaDriver, OutgoingRecord } from './driver/driver.js';
 import { recordSize } from './envelope.js';
 
@@ -39,27 +40,15 @@ export class Publisher {
 
   /** `recordBytes`: the sum of `recordSize` over `records` (the caller computed it already). */
   send(records: readonly OutgoingRecord[], recordBytes: number): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      // The callbacks run later, after `timer` is set.
-      const pending: Pending = {
-        records,
-        bytes: recordBytes + records.length * RECORD_OVERHEAD_BYTES,
-        resolve: () => {
-          clearTimeout(timer);
-          resolve();
-        },
-        reject: (error) => {
-          clearTimeout(timer);
-          reject(error);
-        },
-        cancelled: false,
-      };
-      const timer = setTimeout(() => {
-        pending.cancelled = true;
-        reject(new Error(`not acknowledged within ${this.settings.timeoutMs} ms`));
-      }, this.settings.timeoutMs);
-      this.queue.push(pending);
-      void this.flush();
+    let pending!: Pending;
+    const sent = new Promise<void>((resolve, reject) => {
+      pending = { records, bytes: recordBytes + records.length * RECORD_OVERHEAD_BYTES, resolve, reject, cancelled: false };
+    });
+    this.queue.push(pending);
+    void this.flush();
+    return withTimeout(sent, this.settings.timeoutMs, () => {
+      pending.cancelled = true;
+      return new Error(`not acknowledged within ${this.settings.timeoutMs} ms`);
     });
   }
 

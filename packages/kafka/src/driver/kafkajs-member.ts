@@ -1,3 +1,4 @@
+import { withTimeout } from '@omnibus/core';
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import { retrying } from '../errors.js';
 import type { Assignment, ConnectionObserver, FetchedRecord, GroupMember, MemberSettings, PartitionOffset, TopicPartition } from './driver.js';
@@ -109,14 +110,9 @@ export class KafkajsMember implements GroupMember {
     })();
     await this.launching;
 
-    let timer: NodeJS.Timeout | undefined;
-    const expired = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no partition assignment within ${timeoutMs} ms`)), timeoutMs);
-    });
     try {
-      await Promise.race([joined, expired]);
+      await withTimeout(joined, timeoutMs, () => new Error(`no partition assignment within ${timeoutMs} ms`));
     } finally {
-      clearTimeout(timer);
       this.abortStart = undefined;
     }
   }

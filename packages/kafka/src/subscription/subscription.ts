@@ -1,7 +1,7 @@
-import { ConnectionError, type Logger, type NackOptions, type SubscribeParams, type TransportSubscription } from '@omnibus/core';
+import { backoffDelay, ConnectionError, exponentialBackoff, pause, withTimeout, type Logger, type NackOptions, type SubscribeParams, type TransportSubscription } from '@omnibus/core';
 import type { Assignment, FetchedBatch, GroupMember, KafkaDriver, MemberHandlers, OutgoingRecord } from '../driver/driver.js';
 import { fromRecord, toRecord } from '../envelope.js';
-import { describeError, sanitizeError, withTimeout } from '../errors.js';
+import { describeError, sanitizeError } from '../errors.js';
 import type { GroupNames } from '../topology.js';
 import { Committer } from './committer.js';
 import { KafkaDelivery, type DeliveryOwner } from './delivery.js';
@@ -29,8 +29,7 @@ const LOCAL_RETRY_DELAY_MS = 1_000;
 const INHERIT_TIMEOUT_MS = 5_000;
 const MAX_TIMER_MS = 3_600_000;
 /** Backoff between attempts to replace a member that failed for good (kafkajs gave up on it). */
-const REJOIN_INITIAL_DELAY_MS = 250;
-const REJOIN_MAX_DELAY_MS = 30_000;
+const REJOIN_BACKOFF = exponentialBackoff(250, 30_000);
 
 /**
  * One subscription: a consumer-group member over the main, delay and retry topics
@@ -65,7 +64,8 @@ export class KafkaSubscription implements TransportSubscription, DeliveryOwner {
   private rejoining: Promise<void> | undefined;
   /** The current member reported a crash it does not recover from (reset for each new member). */
   private memberFailed = false;
-  private cancelRejoinDelay: (() => void) | undefined;
+  /** Aborted on close: cuts short the wait before the next rejoin attempt. */
+  private readonly closeSignal = new AbortController();
   /** Counts assignments; 0 before the first. */
   private epoch = 0;
   private rebalancing = true;
@@ -149,11 +149,10 @@ export class KafkaSubscription implements TransportSubscription, DeliveryOwner {
    */
   private rejoin(): Promise<void> {
     this.rejoining ??= (async () => {
-      let delayMs = REJOIN_INITIAL_DELAY_MS;
       try {
-        while (!this.closing && !this.closed) {
+        for (let attempt = 1; !this.closing && !this.closed; attempt += 1) {
           await this.member?.stop().catch(() => {});
-          await this.waitBeforeRejoin(delayMs);
+          await pause(backoffDelay(REJOIN_BACKOFF, attempt), this.closeSignal.signal);
           if (this.closing || this.closed) return;
           const member = this.newMember();
           try {
@@ -164,8 +163,7 @@ export class KafkaSubscription implements TransportSubscription, DeliveryOwner {
             return;
           } catch (error) {
             if (this.closing || this.closed) return;
-            this.report(`replacing the failed consumer of group "${this.names.groupId}" failed; trying again in ${Math.min(delayMs * 2, REJOIN_MAX_DELAY_MS)} ms`, error);
-            delayMs = Math.min(delayMs * 2, REJOIN_MAX_DELAY_MS);
+            this.report(`replacing the failed consumer of group "${this.names.groupId}" failed; trying again in ${backoffDelay(REJOIN_BACKOFF, attempt + 1)} ms`, error);
           }
         }
       } finally {
@@ -173,18 +171,6 @@ export class KafkaSubscription implements TransportSubscription, DeliveryOwner {
       }
     })();
     return this.rejoining;
-  }
-
-  /** Wait `ms`, or less if the subscription closes meanwhile. */
-  private waitBeforeRejoin(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done() {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.cancelRejoinDelay = done;
-    });
   }
 
   // ---- group membership (driver callbacks) ----
@@ -397,7 +383,7 @@ export class KafkaSubscription implements TransportSubscription, DeliveryOwner {
 
   private async retryLater(delivery: KafkaDelivery, options: NackOptions): Promise<void> {
     const { entry, partition } = delivery;
-    const delayMs = Math.max(0, options.delayMs ?? 0);
+    const delayMs = options.delayMs ?? 0;
     const message = options.headers ? { ...entry.message, headers: { ...entry.message.headers, ...options.headers } } : entry.message;
     const attempt = entry.attempt + 1;
     try {
@@ -472,7 +458,7 @@ export class KafkaSubscription implements TransportSubscription, DeliveryOwner {
   private async shutdown(): Promise<void> {
     await this.stop();
     // A member being replaced: no further attempt (the one under way is stopped below with this.member).
-    this.cancelRejoinDelay?.();
+    this.closeSignal.abort();
     const { closeTimeoutMs } = this.deps.settings;
     const deadline = Date.now() + closeTimeoutMs;
     const left = () => Math.max(1, deadline - Date.now());
