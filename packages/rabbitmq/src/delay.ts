@@ -5,12 +5,13 @@
  * making expiry order equal to arrival order, and each delay goes to the queue of the smallest
  * bucket that is at least as long (never early; late by at most a factor 2^(1/perDoubling)).
  */
+import { MAX_DELAY_MS } from '@omnibus/core';
 
 /**
- * Longest delay: 24 days, so x-message-ttl and x-expires (TTL + idle time) both stay signed
- * 32-bit integers, which every broker version and client encodes the same way.
+ * Longest delay: core's MAX_DELAY_MS (24 days), so x-message-ttl and x-expires (TTL + idle time)
+ * both stay signed 32-bit integers, which every broker version and client encodes the same way.
  */
-export const MAX_DELAY_MS = 24 * 24 * 3_600_000;
+export { MAX_DELAY_MS };
 
 /** How long a delay queue lives unused beyond its TTL (x-expires), so idle buckets clean up. */
 export const DELAY_QUEUE_IDLE_MS = 120_000;

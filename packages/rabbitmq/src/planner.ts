@@ -1,8 +1,8 @@
-import { ConfigError, MessageTooLargeError, messageBytesOver, type OutgoingMessage, type TransportMessage } from '@omnibus/core';
+import { assertDelayMs, ConfigError, MAX_DELAY_MS, MessageTooLargeError, messageBytesOver, type OutgoingMessage, type TransportMessage } from '@omnibus/core';
 import type { TopicBounds } from './bound.js';
 import { encodeMessage, reservedHeaderReason, TransportHeaders, type EncodedMessage } from './codec.js';
 import { headerTableBytesOver, MAX_HEADER_TABLE_BYTES, MAX_USER_HEADER_TABLE_BYTES } from './size.js';
-import { delayBucket, MAX_DELAY_MS } from './delay.js';
+import { delayBucket } from './delay.js';
 import type { Names } from './names.js';
 import type { RabbitMQOptions } from './options.js';
 import type { AmqpPublish } from './publisher.js';
@@ -49,7 +49,9 @@ export class Planner {
   forTopic(message: OutgoingMessage, index?: number): AmqpPublish {
     checkHeaders(message.headers);
     const { topic } = message;
-    const delayMs = checkDelay(message.delayMs);
+    // Core checks the delay already; a caller using the transport directly is checked too.
+    assertDelayMs(message.delayMs, 'delayMs');
+    const delayMs = message.delayMs ?? 0;
     // Core checks this already (with headroom); a caller using the transport directly is checked too.
     const bytes = messageBytesOver(message, this.options.maxMessageBytes);
     if (bytes !== undefined) throw new MessageTooLargeError({ topic, bytes, limit: this.options.maxMessageBytes, index, hint: ' (options.maxMessageBytes)' });
@@ -170,6 +172,10 @@ function checkTable(encoded: EncodedMessage, message: OutgoingMessage, index: nu
   });
 }
 
+/**
+ * RabbitMQ's names, not core's: the bus refuses its envelope names (which do reach us, written by
+ * core); these are the transport's and the broker's own, refused from every caller.
+ */
 function checkHeaders(headers: Readonly<Record<string, string>>): void {
   for (const name in headers) {
     const value = headers[name];
@@ -177,11 +183,4 @@ function checkHeaders(headers: Readonly<Record<string, string>>): void {
     if (reason) throw new ConfigError(`headers.${name}`, `header name ${reason}`);
     if (typeof value !== 'string') throw new ConfigError(`headers.${name}`, 'header values must be strings');
   }
-}
-
-function checkDelay(delayMs: number | undefined): number {
-  if (delayMs === undefined) return 0;
-  if (!Number.isFinite(delayMs) || delayMs < 0) throw new ConfigError('delayMs', `must be a non-negative number of milliseconds, got ${delayMs}`);
-  if (delayMs > MAX_DELAY_MS) throw new ConfigError('delayMs', `must be at most ${MAX_DELAY_MS} ms (24 days) on RabbitMQ, got ${delayMs}`);
-  return delayMs;
 }
