@@ -201,10 +201,8 @@ export class RedisTransport implements Transport {
   }
 
   async subscribe(params: SubscribeParams): Promise<TransportSubscription> {
+    // params.concurrency: an integer >= 1, validated by core (subscribe options) before this call.
     this.assertOpen();
-    if (!Number.isInteger(params.concurrency) || params.concurrency < 1) {
-      throw new ConfigError('concurrency', `must be an integer >= 1 (got ${params.concurrency})`);
-    }
     this.keys.retry(params.topic, params.group);
     const connected = await this.open();
     this.subscriptionCount += 1;
