@@ -1,5 +1,5 @@
 import type { ChannelModel, ConfirmChannel, Message, Options } from 'amqplib';
-import { ClosedError, ConnectionError, PublishError, QueueFullError, isOmnibusError, type Logger, type TopicBound } from '@omnibus/core';
+import { backoffDelay, ClosedError, ConnectionError, exponentialBackoff, PublishError, QueueFullError, isOmnibusError, type Backoff, type Logger, type TopicBound } from '@omnibus/core';
 import { describeBound } from './bound.js';
 import { closeChannel, openChannel, type ChannelHandle } from './channels.js';
 import { TransportHeaders } from './codec.js';
@@ -40,6 +40,8 @@ export interface AmqpPublish {
 /** After this many lost channels or returns, a message is refused instead of re-sent. */
 const MAX_CHANNEL_LOSSES = 10;
 const MAX_RETURNS = 3;
+/** Declaring before a publish is retried at most this far apart (the publish deadline bounds the wait). */
+const MAX_DECLARE_RETRY_MS = 1_000;
 
 /** One publish() call: settles once every one of its messages is settled (one promise per call, not per message). */
 class Batch {
@@ -118,6 +120,10 @@ export class Publisher {
    * then refused here, instead of being sent to close the channel under every other publish.
    */
   private brokerMaxBodyBytes: number | undefined;
+  /** Between re-opens of a lost publish channel. */
+  private readonly reopenBackoff: Backoff;
+  /** Between attempts to declare what a publish needs, while the connection is down. */
+  private readonly declareBackoff: Backoff;
 
   constructor(
     private readonly connection: ConnectionManager,
@@ -125,6 +131,8 @@ export class Publisher {
     private readonly scrub: Scrubber,
     private readonly logger: Logger,
   ) {
+    this.reopenBackoff = exponentialBackoff(options.reconnect.initialDelayMs, options.reconnect.maxDelayMs);
+    this.declareBackoff = exponentialBackoff(options.reconnect.initialDelayMs, MAX_DECLARE_RETRY_MS);
     connection.listen({
       connected: (model) => {
         this.lostConnection = undefined;
@@ -231,8 +239,7 @@ export class Publisher {
       }
       // Connection trouble: try again shortly; the publish deadline bounds the wait.
       this.logger.debug({ err: this.scrub.error(cause) }, 'rabbitmq: declaring before publish failed, retrying');
-      const delay = Math.min(1_000, this.options.reconnect.initialDelayMs * 2 ** failures);
-      setTimeout(() => void this.submit(live, failures + 1), delay).unref();
+      setTimeout(() => void this.submit(live, failures + 1), backoffDelay(this.declareBackoff, failures + 1)).unref();
       return;
     }
     for (const item of live) if (!item.settled) this.queue.push(item);
@@ -423,10 +430,9 @@ export class Publisher {
   private reopenLater(model: ChannelModel): void {
     if (this.connection.current !== model) return;
     this.channelFailures += 1;
-    const delay = Math.min(this.options.reconnect.maxDelayMs, this.options.reconnect.initialDelayMs * 2 ** (this.channelFailures - 1));
     setTimeout(() => {
       if (!this.closed && !this.handle && this.connection.current === model) this.openOn(model);
-    }, delay).unref();
+    }, backoffDelay(this.reopenBackoff, this.channelFailures)).unref();
   }
 }
 

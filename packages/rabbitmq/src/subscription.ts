@@ -1,5 +1,5 @@
 import type { ConsumeMessage } from 'amqplib';
-import { ConnectionError, type Logger, type NackOptions, type SubscribeParams, type TransportSubscription } from '@omnibus/core';
+import { backoffDelay, ConnectionError, exponentialBackoff, type Backoff, type Logger, type NackOptions, type SubscribeParams, type TransportSubscription } from '@omnibus/core';
 import { AckBatcher } from './acks.js';
 import type { TopicBounds } from './bound.js';
 import { closeChannel, openChannel, type ChannelHandle } from './channels.js';
@@ -71,6 +71,7 @@ export class RabbitSubscription implements TransportSubscription, DeliveryOwner 
   readonly queue: string;
   private readonly origin: DeliveryOrigin;
   private readonly prefetch: number;
+  private readonly restartBackoff: Backoff;
 
   constructor(
     private readonly params: SubscribeParams,
@@ -85,6 +86,7 @@ export class RabbitSubscription implements TransportSubscription, DeliveryOwner 
       brokerCountsDeliveries: deps.options.queueType === 'quorum',
     };
     this.prefetch = Math.max(params.concurrency, deps.options.prefetch ?? params.concurrency);
+    this.restartBackoff = exponentialBackoff(deps.options.reconnect.initialDelayMs, deps.options.reconnect.maxDelayMs);
     this.unlisten = deps.connection.listen({
       connected: () => this.scheduleRestart(),
       disconnected: (error) => {
@@ -295,8 +297,7 @@ export class RabbitSubscription implements TransportSubscription, DeliveryOwner 
 
   private scheduleRestart(): void {
     if (this.state !== 'active' || this.restartTimer || this.current?.handle.open) return;
-    const { initialDelayMs, maxDelayMs } = this.deps.options.reconnect;
-    const delay = this.failures === 0 ? 0 : Math.min(maxDelayMs, initialDelayMs * 2 ** (this.failures - 1));
+    const delay = this.failures === 0 ? 0 : backoffDelay(this.restartBackoff, this.failures);
     this.restartTimer = setTimeout(() => {
       this.restartTimer = undefined;
       this.ensureAttached().catch((error: unknown) => {
