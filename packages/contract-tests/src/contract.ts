@@ -24,6 +24,7 @@ import { inspectionCases } from './inspection.js';
 import { operationCases } from './operations.js';
 import { boundedCases } from './bounded.js';
 import { patternCases } from './patterns.js';
+import { transportCases } from './transport-cases.js';
 
 export interface ContractOptions {
   /** Upper bound for each wait on a message, in ms (default 20 s). Slow brokers may raise it. */
@@ -622,7 +623,7 @@ export function describeTransportContract(name: string, makeTransport: MakeTrans
       });
     });
 
-    const table = { hardening: hardeningCases, inspection: inspectionCases, operations: operationCases, bounded: boundedCases, patterns: patternCases };
+    const table = { hardening: hardeningCases, inspection: inspectionCases, operations: operationCases, bounded: boundedCases, patterns: patternCases, transport: transportCases };
     for (const [section, cases] of Object.entries(table)) describe(section, () => {
       for (const contractCase of cases) {
         it(contractCase.name, async (ctx) => {

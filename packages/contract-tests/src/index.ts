@@ -7,3 +7,4 @@ export type { ContractCase, CaseContext } from './hardening.js';
 export { inspectionCases } from './inspection.js';
 export { boundedCases } from './bounded.js';
 export { patternCases } from './patterns.js';
+export { transportCases } from './transport-cases.js';
