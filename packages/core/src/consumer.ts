@@ -12,6 +12,7 @@ import { StatsRecorder } from './subscription-stats.js';
 import type { Logger } from './logger.js';
 import type { ConsumeMiddleware, Handler, HandlerContext, Message, SettledEvent, SettledHook } from './message.js';
 import { compose } from './middleware.js';
+import { pause } from './kit/timing.js';
 import { TokenBucket, type RateLimit } from './rate-limit.js';
 import { decideRetry, type RetryPolicy } from './retry.js';
 import type { Topic } from './topic.js';
@@ -70,6 +71,8 @@ export class Consumer<TBody> {
   /** Dead letters not stored yet, by message id, for transports whose redeliveries lose nack headers. */
   private readonly pending = new Map<string, PendingDeadLetter>();
   private stopping = false;
+  /** Aborted when the subscription starts closing: delays core holds itself end at once. */
+  private readonly closingSignal = new AbortController();
   private closing: Promise<void> | undefined;
   private closed = false;
   readonly stats = new StatsRecorder();
@@ -277,7 +280,7 @@ export class Consumer<TBody> {
         if (verdict.retry) {
           const delayMs = decision.delayMs ?? verdict.delayMs;
           this.log('debug', { id: delivery.message.id, topic: delivery.message.topic, group: this.settings.group, attempt: delivery.attempt, delayMs }, 'omnibus: retry scheduled');
-          return this.outcome(entry, entry.settleWith((d) => d.nack({ delayMs, headers: { [Headers.firstFailureAt]: firstFailureAt } })), { outcome: 'retry', delayMs, error: decision.error });
+          return this.outcome(entry, entry.settleWith((d) => this.nackAfter(d, delayMs, { [Headers.firstFailureAt]: firstFailureAt })), { outcome: 'retry', delayMs, error: decision.error });
         }
         reason = verdict.reason;
       } else {
@@ -348,7 +351,7 @@ export class Consumer<TBody> {
       this.remember(original.id, pending);
       this.noteError(error);
       this.log('error', { err: error, id: original.id, topic: original.topic, group: this.settings.group, reason: attempt.reason, failures, delayMs }, 'omnibus: dead-lettering failed, message kept');
-      const settlement = entry.settleWith((d) => d.nack({ delayMs, headers: { [Headers.firstFailureAt]: attempt.firstFailureAt, ...pendingDeadLetterHeaders(pending) } }));
+      const settlement = entry.settleWith((d) => this.nackAfter(d, delayMs, { [Headers.firstFailureAt]: attempt.firstFailureAt, ...pendingDeadLetterHeaders(pending) }));
       return this.outcome(entry, settlement, { outcome: 'dead-letter-pending', reason: attempt.reason, delayMs, error });
     }
     this.pending.delete(original.id);
@@ -356,6 +359,16 @@ export class Consumer<TBody> {
     const err = Object.assign(new Error(failure.message), { name: failure.name, stack: failure.stack });
     this.log('warn', { id: original.id, topic: original.topic, group: this.settings.group, reason: attempt.reason, attempts: delivery.attempt, deadLetterTopic: this.settings.deadLetterTopic, err }, 'omnibus: message dead-lettered');
     await this.outcome(entry, entry.settleWith((d) => d.ack()), { outcome: 'dead-letter', reason: attempt.reason, error: attempt.error });
+  }
+
+  /**
+   * Nack for redelivery after `delayMs`. A transport that declares `delayedRedelivery: 'none'`
+   * cannot delay it: core then holds the delivery unsettled for the delay (released early, at
+   * once, when the subscription closes) and nacks it without a delay, so backoff still holds.
+   */
+  private nackAfter(delivery: Delivery, delayMs: number | undefined, headers: Record<string, string>): Promise<void> {
+    if (!delayMs || this.settings.transport.capabilities.delayedRedelivery !== 'none') return delivery.nack({ delayMs, headers });
+    return pause(delayMs, this.closingSignal.signal).then(() => delivery.nack({ headers }));
   }
 
   private remember(id: string, pending: PendingDeadLetter): void {
@@ -407,6 +420,7 @@ export class Consumer<TBody> {
 
   private async drain(timeoutMs: number): Promise<void> {
     this.stopping = true;
+    this.closingSignal.abort();
     await this.transportSubscription?.stop();
     // Deliveries waiting for a rate-limit token are released now rather than run during the drain.
     this.bucket?.cancel(new Error('subscription closing: released while waiting for its rate limit'));

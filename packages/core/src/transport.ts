@@ -136,7 +136,10 @@ export type Support = 'native' | 'emulated' | 'none';
 export interface TransportCapabilities {
   /** `OutgoingMessage.delayMs`. */
   readonly delayedPublish: Support;
-  /** `nack({ delayMs })` with a delay > 0 (required for retry backoff). */
+  /**
+   * `nack({ delayMs })` with a delay > 0. `'none'`: core holds the delivery unsettled for the delay
+   * and then nacks it without one (retry backoff still holds, at the cost of a held slot).
+   */
   readonly delayedRedelivery: Support;
   /** `nack({ headers })` is honoured on redelivery. */
   readonly redeliveryHeaders: boolean;

@@ -167,3 +167,31 @@ describe('idempotent subscriptions', () => {
     expect(spy.calls[0]?.attempt).toBe(2);
   });
 });
+
+describe('a transport without delayed redelivery', () => {
+  it('gets its retries held by core for the backoff, then nacked without a delay', async () => {
+    const inner = createMemoryTransport();
+    const nacks: (number | undefined)[] = [];
+    const transport: Transport = new Proxy(inner, {
+      get: (target, p) => {
+        if (p === 'capabilities') return { ...memoryCapabilities, delayedRedelivery: 'none' };
+        if (p === 'subscribe') {
+          return (params: Parameters<Transport['subscribe']>[0]) =>
+            target.subscribe({ ...params, onDelivery: (d) => params.onDelivery({ ...d, message: d.message, attempt: d.attempt, ack: () => d.ack(), nack: (o) => (nacks.push(o?.delayMs), d.nack(o)) }) });
+        }
+        return Reflect.get(target, p, target);
+      },
+    });
+    await using bus = await createBus({ transport });
+    const topic = defineTopic('no-delays', Job);
+    const spy = handlerSpy<{ n: number }>((_m, ctx) => {
+      if (ctx.attempt === 1) throw new Error('once');
+    });
+    await bus.subscribe(topic, spy.handler, { group: 'g', retry: { maxAttempts: 2, backoff: { type: 'fixed', delayMs: 200, jitter: false } } });
+    const id = await bus.publish(topic, { n: 1 });
+    const done = await spy.waitFor((c) => c.message.id === id && c.outcome === 'ack');
+    const failed = spy.calls.find((c) => c.outcome === 'error');
+    expect(nacks).toEqual([undefined]);
+    expect(done.at - (failed?.at ?? 0)).toBeGreaterThanOrEqual(190);
+  });
+});
