@@ -7,6 +7,20 @@ export interface LinkListener {
   onReconnect(): void;
 }
 
+/** Who else follows the client's status events (the transport's health): told after the link moved. */
+export interface StatusObserver {
+  onStatus(status: Status): void;
+  failed(error: unknown): void;
+}
+
+/**
+ * The connection once established, the one source of truth for "is it up": `connected`, or
+ * `reconnecting` from a `disconnect` event until `reconnect` (the client re-dials, and never
+ * gives up on its own but for an authorization error). Transitions: `lose` (connected →
+ * reconnecting, a new epoch) and `restore` (→ connected).
+ */
+export type LinkState = { readonly kind: 'connected' | 'reconnecting'; readonly since: Date };
+
 /**
  * The connection as the workers see it. Every disconnect starts a new epoch: a
  * delivery received in an older epoch is "from a lost connection", and its ack or
@@ -14,8 +28,8 @@ export interface LinkListener {
  * transport contract asks.
  */
 export class Link {
-  epoch = 0;
-  connected = true;
+  private current: LinkState = { kind: 'connected', since: new Date() };
+  private lostCount = 0;
   private readonly listeners = new Set<LinkListener>();
   /** Settlements waiting for the next turn of the event loop (see post()). */
   private postSubjects: string[] = [];
@@ -29,30 +43,53 @@ export class Link {
     private readonly logger: Logger,
   ) {}
 
-  /** Follow the client's status events until the connection closes. */
-  watch(): void {
+  get state(): LinkState {
+    return this.current;
+  }
+
+  get connected(): boolean {
+    return this.current.kind === 'connected';
+  }
+
+  /** Connections lost so far: a delivery remembers the epoch it came in. */
+  get epoch(): number {
+    return this.lostCount;
+  }
+
+  /** Follow the client's status events until the connection closes, telling `observer` each one after the link moved. */
+  watch(observer?: StatusObserver): void {
     const iterator = this.nc.status() as AsyncIterable<Status> & { stop?: () => void };
     this.statusIterator = iterator;
     this.watching = (async () => {
       for await (const status of iterator) {
-        if (status.type === 'disconnect') {
-          if (!this.connected) continue;
-          this.connected = false;
-          this.epoch += 1;
-          // Settlements of deliveries of the lost connection are no-ops: the server redelivers them.
-          this.postSubjects = [];
-          this.postPayloads = [];
-          this.logger.warn({ server: status.server }, 'omnibus nats: connection lost, reconnecting');
-          for (const listener of [...this.listeners]) listener.onDisconnect();
-        } else if (status.type === 'reconnect') {
-          this.connected = true;
-          this.logger.info({ server: status.server }, 'omnibus nats: reconnected');
-          for (const listener of [...this.listeners]) listener.onReconnect();
-        } else if (status.type === 'error') {
-          this.logger.warn({ error: status.error.message }, 'omnibus nats: connection error');
-        }
+        if (status.type === 'disconnect') this.lose(status.server);
+        else if (status.type === 'reconnect') this.restore(status.server);
+        else if (status.type === 'error') this.logger.warn({ error: status.error.message }, 'omnibus nats: connection error');
+        observer?.onStatus(status);
       }
-    })().catch((error: unknown) => this.logger.error({ err: error }, 'omnibus nats: status watcher failed'));
+    })().catch((error: unknown) => {
+      this.logger.error({ err: error }, 'omnibus nats: status watcher failed');
+      observer?.failed(error);
+    });
+  }
+
+  /** connected → reconnecting (a second `disconnect` while reconnecting changes nothing). */
+  private lose(server: string): void {
+    if (this.current.kind !== 'connected') return;
+    this.current = { kind: 'reconnecting', since: new Date() };
+    this.lostCount += 1;
+    // Settlements of deliveries of the lost connection are no-ops: the server redelivers them.
+    this.postSubjects = [];
+    this.postPayloads = [];
+    this.logger.warn({ server }, 'omnibus nats: connection lost, reconnecting');
+    for (const listener of [...this.listeners]) listener.onDisconnect();
+  }
+
+  /** → connected (the listeners hear of every `reconnect`). */
+  private restore(server: string): void {
+    if (this.current.kind !== 'connected') this.current = { kind: 'connected', since: new Date() };
+    this.logger.info({ server }, 'omnibus nats: reconnected');
+    for (const listener of [...this.listeners]) listener.onReconnect();
   }
 
   add(listener: LinkListener): void {

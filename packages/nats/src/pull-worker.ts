@@ -38,6 +38,31 @@ const RETRY_BACKOFF = exponentialBackoff(100, 5_000, { jitter: true });
 const TOP_UP_MS = 20;
 
 /**
+ * Where a worker is. While it runs it is in exactly one of:
+ * - `idle`: no pull request open (no room, not connected, or `topUp` pending: a pull for the
+ *   few free slots, after a short wait);
+ * - `pulling`: one pull request is open;
+ * - `retrying`: after a failure, waiting out the backoff before pumping again;
+ * - `healing`: checking the connection and making the consumer exist again.
+ * It ends `stopped` (stop() or close(): nothing is pulled any more, what was handed over can
+ * still be settled), `halted` (the connection is closed for good) or `closed` (close() is done).
+ *
+ * Transitions: start/pump idle → pulling (or idle with a top-up); finishPull/drainPull pulling →
+ * idle; heal idle → healing → idle; retryLater idle → retrying; the retry timer, or a
+ * reconnect, retrying → idle; stop, halt and close end it. Leaving a state clears its timer.
+ */
+type State =
+  | { readonly kind: 'idle'; readonly topUp?: NodeJS.Timeout }
+  | { readonly kind: 'pulling'; readonly pull: Pull }
+  | { readonly kind: 'retrying'; readonly timer: NodeJS.Timeout }
+  | { readonly kind: 'healing' }
+  | { readonly kind: 'stopped' }
+  | { readonly kind: 'halted' }
+  | { readonly kind: 'closed' };
+
+const IDLE: State = { kind: 'idle' };
+
+/**
  * Pulls messages of one durable consumer with explicit flow control: one pull
  * request at a time, asking only for as many messages as there is room for, on a
  * fresh inbox each time. A new pull starts once at least half the slots are free
@@ -62,14 +87,12 @@ const TOP_UP_MS = 20;
 export class PullWorker implements LinkListener, SettleSink {
   private readonly unsettled = new Set<Received>();
   private readonly buffer: Received[] = [];
-  private pull: Pull | undefined;
-  private stopped = false;
+  private state: State = IDLE;
+  /** pump() is on the stack (it hands over, and a handler may settle at once). */
   private pumping = false;
-  private healing = false;
+  /** Failed pulls in a row (the retry backoff grows with them). */
   private failures = 0;
-  private retryTimer: NodeJS.Timeout | undefined;
   private keepAlive: NodeJS.Timeout | undefined;
-  private topUpTimer: NodeJS.Timeout | undefined;
   private readonly threshold: number;
   private readonly heartbeatMs: number;
   private readonly nextSubject: string;
@@ -91,15 +114,11 @@ export class PullWorker implements LinkListener, SettleSink {
 
   /** Stop pulling; what was handed over can still be settled. Buffered messages go back to the server. */
   async stop(): Promise<void> {
-    if (this.stopped) return;
-    this.stopped = true;
-    clearTimeout(this.retryTimer);
-    this.retryTimer = undefined;
-    clearTimeout(this.topUpTimer);
-    this.topUpTimer = undefined;
+    if (!this.running) return;
+    const pull = this.openPull;
+    this.enter({ kind: 'stopped' });
     // Messages the server sent before it saw the unsubscribe still arrive: they are nak'ed
     // (redelivered at once) instead of being lost until their ack wait expires.
-    const pull = this.pull;
     if (pull) await withTimeout(this.drainPull(pull), this.settings.requestTimeoutMs, () => new Error('drain timed out')).catch(() => {});
     await Promise.all(this.buffer.splice(0).map((received) => received.nak()));
     // Settlements are not confirmed one by one: make sure the server has them.
@@ -114,6 +133,7 @@ export class PullWorker implements LinkListener, SettleSink {
     await this.settings.link.flush(this.settings.requestTimeoutMs);
     clearInterval(this.keepAlive);
     this.settings.link.remove(this);
+    this.enter({ kind: 'closed' });
   }
 
   settled(received: Received): void {
@@ -135,36 +155,55 @@ export class PullWorker implements LinkListener, SettleSink {
 
   onReconnect(): void {
     this.failures = 0;
-    clearTimeout(this.retryTimer);
-    this.retryTimer = undefined;
+    // Connected again: pull now, without waiting out the backoff.
+    if (this.state.kind === 'retrying') this.enter(IDLE);
     this.pump();
+  }
+
+  /** Not stopped, halted or closed. */
+  private get running(): boolean {
+    const { kind } = this.state;
+    return kind !== 'stopped' && kind !== 'halted' && kind !== 'closed';
+  }
+
+  /** The pull request open now, if any. */
+  private get openPull(): Pull | undefined {
+    return this.state.kind === 'pulling' ? this.state.pull : undefined;
+  }
+
+  /** Move to `next`, clearing the timer of the state left. */
+  private enter(next: State): void {
+    const left = this.state;
+    if (left.kind === 'retrying') clearTimeout(left.timer);
+    else if (left.kind === 'idle') clearTimeout(left.topUp);
+    this.state = next;
   }
 
   /** Hand over what the buffer holds, then ask for as many messages as there is room for. */
   private pump(): void {
-    if (this.stopped || this.pumping) return;
+    if (!this.running || this.pumping) return;
     this.pumping = true;
     try {
       while (this.buffer.length > 0 && this.unsettled.size < this.settings.concurrency) {
         this.handOver(this.buffer.shift() as Received);
       }
-      if (this.pull || this.retryTimer || this.healing || !this.settings.link.connected) return;
+      const state = this.state;
+      if (state.kind !== 'idle' || !this.settings.link.connected) return;
       if (this.settings.link.nc.isClosed()) {
         this.halt();
         return;
       }
       const room = this.settings.concurrency - this.unsettled.size - this.buffer.length;
       if (room >= this.threshold) {
-        clearTimeout(this.topUpTimer);
-        this.topUpTimer = undefined;
         this.startPull(room);
-      } else if (room > 0 && !this.topUpTimer) {
+      } else if (room > 0 && !state.topUp) {
         // Few slots free (long handlers hold the others): pull for them after a short wait anyway.
-        this.topUpTimer = setTimeout(() => {
-          this.topUpTimer = undefined;
+        const topUp = setTimeout(() => {
+          if (this.state.kind === 'idle' && this.state.topUp === topUp) this.state = IDLE;
           this.topUp();
         }, TOP_UP_MS);
-        this.topUpTimer.unref();
+        topUp.unref();
+        this.state = { kind: 'idle', topUp };
       }
     } finally {
       this.pumping = false;
@@ -172,7 +211,7 @@ export class PullWorker implements LinkListener, SettleSink {
   }
 
   private topUp(): void {
-    if (this.stopped || this.pumping || this.pull || this.retryTimer || this.healing || !this.settings.link.connected) return;
+    if (this.pumping || this.state.kind !== 'idle' || !this.settings.link.connected) return;
     const room = this.settings.concurrency - this.unsettled.size - this.buffer.length;
     if (room > 0) this.startPull(room);
   }
@@ -197,7 +236,7 @@ export class PullWorker implements LinkListener, SettleSink {
     }
     const pull: Pull = { batch, subscription, received: 0, watchdog: undefined, lastActivity: Date.now() };
     ref.pull = pull;
-    this.pull = pull;
+    this.enter({ kind: 'pulling', pull });
     this.armWatchdog(pull);
     try {
       link.nc.publish(this.nextSubject, JSON.stringify({ batch, expires: nanos(this.settings.expiresMs), idle_heartbeat: nanos(this.heartbeatMs) }), { reply: inbox });
@@ -208,7 +247,7 @@ export class PullWorker implements LinkListener, SettleSink {
   }
 
   private onPullMessage(pull: Pull, error: Error | null, msg: Msg): void {
-    const current = pull === this.pull;
+    const current = pull === this.openPull;
     if (error) {
       if (!current) return;
       this.finishPull(pull);
@@ -224,14 +263,14 @@ export class PullWorker implements LinkListener, SettleSink {
         if (pull.received >= pull.batch) this.finishPull(pull);
       }
       const received = new Received(msg, this.settings.link.epoch, this.settings.link, this);
-      if (this.stopped) {
+      if (!this.running) {
         void received.nak();
       } else if (this.unsettled.size < this.settings.concurrency) {
         this.handOver(received);
       } else {
         this.buffer.push(received);
       }
-      if (!this.pull) this.pump();
+      if (this.state.kind !== 'pulling') this.pump();
       return;
     }
     if (!current) return;
@@ -275,7 +314,7 @@ export class PullWorker implements LinkListener, SettleSink {
   private armWatchdog(pull: Pull, delayMs = this.heartbeatMs * 3): void {
     clearTimeout(pull.watchdog);
     pull.watchdog = setTimeout(() => {
-      if (pull !== this.pull) return;
+      if (pull !== this.openPull) return;
       const quietFor = Date.now() - pull.lastActivity;
       if (quietFor < this.heartbeatMs * 3) {
         this.armWatchdog(pull, this.heartbeatMs * 3 - quietFor);
@@ -290,7 +329,7 @@ export class PullWorker implements LinkListener, SettleSink {
 
   private finishPull(pull: Pull): void {
     clearTimeout(pull.watchdog);
-    if (this.pull === pull) this.pull = undefined;
+    if (this.openPull === pull) this.enter(IDLE);
     try {
       pull.subscription.unsubscribe();
     } catch {
@@ -301,7 +340,7 @@ export class PullWorker implements LinkListener, SettleSink {
   /** Unsubscribe, but keep taking the messages the server sent before it processed that. */
   private async drainPull(pull: Pull): Promise<void> {
     clearTimeout(pull.watchdog);
-    if (this.pull === pull) this.pull = undefined;
+    if (this.openPull === pull) this.enter(IDLE);
     try {
       await pull.subscription.drain();
     } catch {
@@ -310,14 +349,15 @@ export class PullWorker implements LinkListener, SettleSink {
   }
 
   private abandonPull(): void {
-    if (this.pull) this.finishPull(this.pull);
+    const pull = this.openPull;
+    if (pull) this.finishPull(pull);
   }
 
   /** Check the connection, make the consumer exist again, then pull again after a backoff. */
   private heal(reason: Error): void {
     this.settings.onError(reason);
-    if (this.healing || this.stopped) return;
-    this.healing = true;
+    if (this.state.kind !== 'idle') return;
+    this.enter({ kind: 'healing' });
     void (async () => {
       const { link } = this.settings;
       try {
@@ -331,7 +371,7 @@ export class PullWorker implements LinkListener, SettleSink {
       } catch (error) {
         this.settings.onError(new ConnectionError(`cannot restore ${this.describeConsumer()}: ${errorText(error, this.settings.secrets)}`, { cause: error }));
       } finally {
-        this.healing = false;
+        if (this.state.kind === 'healing') this.enter(IDLE);
         this.retryLater();
       }
     })();
@@ -352,13 +392,10 @@ export class PullWorker implements LinkListener, SettleSink {
    * are redelivered by the server after the ack wait.
    */
   private halt(): void {
-    if (this.stopped) return;
-    this.stopped = true;
-    clearTimeout(this.retryTimer);
-    this.retryTimer = undefined;
-    clearTimeout(this.topUpTimer);
-    this.topUpTimer = undefined;
-    this.abandonPull();
+    if (!this.running) return;
+    const pull = this.openPull;
+    this.enter({ kind: 'halted' });
+    if (pull) this.finishPull(pull);
     this.settings.onError(
       new ConnectionError(`the NATS connection is closed: stopped pulling from ${this.describeConsumer()}; ${this.unsettled.size + this.buffer.length} unsettled deliveries are redelivered after the ack wait; create a new transport to consume again`),
     );
@@ -370,17 +407,18 @@ export class PullWorker implements LinkListener, SettleSink {
    * closed meanwhile once came out of here as an uncaught exception).
    */
   private retryLater(): void {
-    if (this.stopped || this.retryTimer) return;
+    if (this.state.kind !== 'idle') return;
     this.failures += 1;
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = undefined;
+    const timer = setTimeout(() => {
+      if (this.state.kind === 'retrying' && this.state.timer === timer) this.state = IDLE;
       try {
         this.pump();
       } catch (error) {
         this.fail(asError(error));
       }
     }, backoffDelay(RETRY_BACKOFF, this.failures));
-    this.retryTimer.unref();
+    timer.unref();
+    this.enter({ kind: 'retrying', timer });
   }
 
   private sendProgress(period: number): void {

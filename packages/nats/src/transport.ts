@@ -230,8 +230,8 @@ class NatsTransport implements Transport {
       const jsm = await jetstreamManager(nc, { timeout: this.options.requestTimeoutMs });
       const js = jetstream(nc, { timeout: this.options.requestTimeoutMs });
       const link = new Link(nc, this.logger);
-      link.watch();
-      this.connectionHealth.watch(nc);
+      this.connectionHealth.linked(link, nc);
+      link.watch(this.connectionHealth);
       this.connected = { nc, link, js, jsm };
       this.logger.info({ servers: where, server: nc.getServer(), version: nc.info?.version }, 'omnibus nats: connected');
       return this.connected;
