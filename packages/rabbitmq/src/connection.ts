@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { connect as amqpConnect, type ChannelModel, type RecoveringChannelModel } from 'amqplib';
-import { ClosedError, ConnectionError, type Logger } from '@omnibus/core';
+import { ClosedError, ConnectionError, withTimeout, type Logger } from '@omnibus/core';
 import type { Scrubber } from './errors.js';
 import { tlsSocketOptions, type ResolvedConfig } from './options.js';
 
@@ -66,22 +66,14 @@ export class ConnectionManager {
   waitForModel(timeoutMs: number): Promise<ChannelModel> {
     if (this.closed) return Promise.reject(new ClosedError('the rabbitmq transport is closed'));
     if (this.model) return Promise.resolve(this.model);
-    return new Promise<ChannelModel>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.waiters.delete(waiter);
-        reject(new ConnectionError(`rabbitmq: not connected to ${this.config.safeUrl} after ${timeoutMs} ms`));
-      }, timeoutMs);
-      const waiter: Waiter = {
-        resolve: (model) => {
-          clearTimeout(timer);
-          resolve(model);
-        },
-        reject: (error) => {
-          clearTimeout(timer);
-          reject(error);
-        },
-      };
+    let waiter!: Waiter;
+    const connected = new Promise<ChannelModel>((resolve, reject) => {
+      waiter = { resolve, reject };
       this.waiters.add(waiter);
+    });
+    return withTimeout(connected, timeoutMs, () => {
+      this.waiters.delete(waiter);
+      return new ConnectionError(`rabbitmq: not connected to ${this.config.safeUrl} after ${timeoutMs} ms`);
     });
   }
 

@@ -1,5 +1,5 @@
 import type { ChannelModel, ConfirmChannel, Message, Options } from 'amqplib';
-import { backoffDelay, ClosedError, ConnectionError, exponentialBackoff, PublishError, QueueFullError, isOmnibusError, type Backoff, type Logger, type TopicBound } from '@omnibus/core';
+import { backoffDelay, ClosedError, ConnectionError, exponentialBackoff, pause, PublishError, QueueFullError, isOmnibusError, type Backoff, type Logger, type TopicBound } from '@omnibus/core';
 import { describeBound } from './bound.js';
 import { closeChannel, openChannel, type ChannelHandle } from './channels.js';
 import { TransportHeaders } from './codec.js';
@@ -106,7 +106,8 @@ export class Publisher {
   private inflightBytes = 0;
   private readonly unsettled = new Set<Pending>();
   private readonly tokens = new Map<string, Pending>();
-  private readonly idleWaiters = new Set<() => void>();
+  /** Aborted when nothing is left unsettled: close() waits for it (bounded). */
+  private readonly idle = new AbortController();
   private retrying: Pending[] = [];
   private retryTimer: NodeJS.Timeout | undefined;
   private awaitingDrain = false;
@@ -197,18 +198,7 @@ export class Publisher {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    if (this.unsettled.size > 0 && this.options.closeTimeoutMs > 0) {
-      let timer: NodeJS.Timeout | undefined;
-      await new Promise<void>((resolve) => {
-        const done = () => {
-          clearTimeout(timer);
-          this.idleWaiters.delete(done);
-          resolve();
-        };
-        timer = setTimeout(done, this.options.closeTimeoutMs);
-        this.idleWaiters.add(done);
-      });
-    }
+    if (this.unsettled.size > 0) await pause(this.options.closeTimeoutMs, this.idle.signal);
     clearTimeout(this.retryTimer);
     for (const item of [...this.unsettled]) this.fail(item, new PublishError('rabbitmq: the transport was closed before the broker confirmed', { topic: item.publish.topic }));
     const handle = this.handle;
@@ -392,8 +382,7 @@ export class Publisher {
   }
 
   private notifyIdle(): void {
-    if (this.unsettled.size > 0) return;
-    for (const done of [...this.idleWaiters]) done();
+    if (this.unsettled.size === 0 && this.closed) this.idle.abort();
   }
 
   /** Open the confirm channel on a (new) connection; re-open it if the broker closes it. */

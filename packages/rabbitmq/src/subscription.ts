@@ -1,5 +1,5 @@
 import type { ConsumeMessage } from 'amqplib';
-import { backoffDelay, ConnectionError, exponentialBackoff, type Backoff, type Logger, type NackOptions, type SubscribeParams, type TransportSubscription } from '@omnibus/core';
+import { backoffDelay, ConnectionError, exponentialBackoff, withTimeout, type Backoff, type Logger, type NackOptions, type SubscribeParams, type TransportSubscription } from '@omnibus/core';
 import { AckBatcher } from './acks.js';
 import type { TopicBounds } from './bound.js';
 import { closeChannel, openChannel, type ChannelHandle } from './channels.js';
@@ -174,7 +174,10 @@ export class RabbitSubscription implements TransportSubscription, DeliveryOwner 
     await this.stop();
     this.state = 'closed';
     // Let nacks in progress finish (copy stored, original acked), so close() does not duplicate them.
-    if (this.settling.size > 0) await withTimeout(Promise.allSettled([...this.settling]), this.deps.options.closeTimeoutMs);
+    if (this.settling.size > 0) {
+      const { closeTimeoutMs } = this.deps.options;
+      await withTimeout(Promise.allSettled([...this.settling]), closeTimeoutMs, () => new Error(`nacks still storing copies after ${closeTimeoutMs} ms`)).catch(() => {});
+    }
     const attached = this.current;
     this.current = undefined;
     // Acks not sent yet go out first; closing the channel hands every unsettled delivery back to the broker.
@@ -315,14 +318,4 @@ export class RabbitSubscription implements TransportSubscription, DeliveryOwner 
       this.deps.logger.error({ err: this.deps.scrub.error(thrown) }, 'rabbitmq: onError threw');
     }
   }
-}
-
-function withTimeout(work: Promise<unknown>, timeoutMs: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    work.then(() => undefined),
-    new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, timeoutMs);
-    }),
-  ]).finally(() => clearTimeout(timer));
 }
