@@ -1,15 +1,18 @@
 import { ConnectionError, type Logger, type NackOptions, type SubscribeParams, type TransportSubscription } from '@omnibus/core';
-import { connectClient, createClient, isRedisError, reconnectBackoff, reconnectDelay, type ConnectionSettings } from './connection.js';
-import { safeError } from './safe-error.js';
+import { AckBatch } from './ack-batch.js';
 import { encodeScheduled, entryFields, parseEntry } from './codec.js';
+import { isRedisError, reconnectBackoff, reconnectDelay, type ConnectionSettings } from './connection.js';
+import { openConsumerConnection } from './consumer-connection.js';
 import { RedisDelivery, type DeliveryOwner, type HeldEntry } from './delivery.js';
-import { Halt, HALTED } from './halt.js';
-import { compareIds, createGroup, ensureGroups, groupPosition } from './groups.js';
+import { GroupReader } from './group-reader.js';
+import { ensureGroups, groupPosition } from './groups.js';
 import type { ConnectionHealth } from './health.js';
+import { Heartbeat } from './heartbeat.js';
 import type { Keys } from './keys.js';
 import type { RedisOptions } from './options.js';
+import { safeError } from './safe-error.js';
 import type { Scheduler } from './scheduler.js';
-import { scripted, scripts, type ScriptedRedis } from './scripts.js';
+import type { ScriptedRedis } from './scripts.js';
 
 /** What a subscription shares with its transport. */
 export interface SubscriptionContext {
@@ -27,6 +30,17 @@ export interface SubscriptionContext {
 }
 
 /**
+ * Where a subscription is in its life. Each transition is one method:
+ * - `starting` → `running`: start() opened the consumer connection and started the read loop;
+ * - `running` ⇄ `reading`: the loop's XREADGROUP is in flight (stop() cuts its connection then);
+ * - `starting` | `running` | `reading` → `stopping` → `stopped`: stop() (the loop ends, entries
+ *   never handed over go back);
+ * - → `closing` → `closed`: close() (after stop: unsettled deliveries go back, acks still batched
+ *   go out, the consumer leaves its group).
+ */
+type State = 'starting' | 'running' | 'reading' | 'stopping' | 'stopped' | 'closing' | 'closed';
+
+/**
  * One consumer of a group: a read loop on its own blocking connection.
  *
  * Each turn it hands over buffered entries while fewer than `concurrency` are
@@ -34,38 +48,28 @@ export interface SubscriptionContext {
  * in XREADGROUP on the topic stream and the group's redelivery stream together. One
  * XREADGROUP can return up to COUNT entries per stream, so the surplus waits in a local
  * buffer (owned, heartbeated, never handed over beyond the bound).
+ *
+ * Its jobs elsewhere: the blocking connection's commands (group-reader.ts), acks batched per turn
+ * of the event loop (ack-batch.ts), the heartbeat of held entries (heartbeat.ts).
  */
 export class RedisSubscription implements TransportSubscription, DeliveryOwner {
+  private state: State = 'starting';
   private readonly topicKey: string;
   private readonly retryKey: string;
   private readonly unsettled = new Set<RedisDelivery>();
   private readonly buffer: HeldEntry[] = [];
   /** Every entry this consumer owns and knows of (buffered or unsettled), by `stream id`. */
   private readonly held = new Map<string, HeldEntry>();
-  private readonly cursors = new Map<string, string>();
-  /** Acks settled in this turn of the event loop, and what their ack() calls wait for. */
-  private ackQueue: HeldEntry[] = [];
-  private ackFlush: Promise<void> | undefined;
-  private ackFlushed: () => void = () => {};
-  private turnEndScheduled = false;
-  private readonly claimIntervalMs: number;
+  private readonly acks: AckBatch;
+  private readonly heartbeat: Heartbeat;
   private blocking: ScriptedRedis | undefined;
+  private reader: GroupReader | undefined;
   /** Stops reporting the consumer connection's state (before it is disconnected on purpose). */
   private unwatch: () => void = () => {};
   private loopDone: Promise<void> = Promise.resolve();
   private wakeLoop: (() => void) | undefined;
-  private heartbeat: NodeJS.Timeout | undefined;
-  private beating = false;
-  private reading = false;
-  private stopped = false;
   private stopping: Promise<void> | undefined;
   private closing: Promise<void> | undefined;
-  /** Newest topic-stream entry seen: where a lost group is recreated from. */
-  private lastSeen = '0-0';
-  private nextClaimAt = 0;
-  private nextReapAt = 0;
-  /** Triggered on stop(): the loop stops waiting for the blocking connection. */
-  private readonly halt = new Halt();
 
   constructor(
     private readonly ctx: SubscriptionContext,
@@ -76,7 +80,13 @@ export class RedisSubscription implements TransportSubscription, DeliveryOwner {
   ) {
     this.topicKey = ctx.keys.topic(params.topic);
     this.retryKey = ctx.keys.retry(params.topic, params.group);
-    this.claimIntervalMs = ctx.options.claimIntervalMs ?? Math.max(10, Math.floor(ctx.options.claimIdleMs / 2));
+    this.acks = new AckBatch({ client: ctx.client, group: params.group, isOpen: ctx.isOpen, onTurnEnd: () => this.wake(), report: (error, what) => this.report(error, what) });
+    this.heartbeat = new Heartbeat({
+      held: () => this.held,
+      isOpen: ctx.isOpen,
+      touch: (stream, ids) => ctx.client.omnibusHeartbeat(stream, params.group, consumer, ...ids),
+      onError: (error) => ctx.logger.debug({ err: safeError(error, ctx.settings.secrets), consumer }, 'omnibus redis: heartbeat failed'),
+    });
   }
 
   /** Whether this subscription consumes `group` of `topic` (until it has closed). */
@@ -84,46 +94,36 @@ export class RedisSubscription implements TransportSubscription, DeliveryOwner {
     return this.params.topic === topic && this.params.group === group;
   }
 
-  async start(): Promise<void> {
-    const { client, options, settings } = this.ctx;
-    await ensureGroups(client, this.ctx.keys, this.params.topic, this.params.group);
-    this.lastSeen = (await groupPosition(client, this.topicKey, this.params.group)) ?? '0-0';
+  /** `running` or `reading`: the read loop goes on and hands entries over. */
+  private get active(): boolean {
+    return this.state === 'running' || this.state === 'reading';
+  }
 
-    const blocking = scripted(
-      createClient(settings, {
-        scripts,
-        connectionName: 'omnibus-consumer',
-        // The read blocks for blockMs; only a reply missing well beyond that is an error.
-        commandTimeout: options.blockMs + options.commandTimeoutMs,
-        socketTimeout: options.blockMs + options.commandTimeoutMs,
-      }),
-    );
-    blocking.on('error', (error: unknown) => this.ctx.logger.debug({ err: safeError(error, settings.secrets), consumer: this.consumer }, 'omnibus redis: consumer connection error'));
-    // Report an outage once (ioredis retries with backoff and the loop resumes on 'ready').
-    let lost = false;
-    blocking.on('close', () => {
-      if (lost || this.stopped || !this.blocking) return;
-      lost = true;
-      this.report(new Error(`connection to ${settings.display} lost`), 'reconnecting');
+  /** starting → running. */
+  async start(): Promise<void> {
+    const { client, options, settings, logger } = this.ctx;
+    await ensureGroups(client, this.ctx.keys, this.params.topic, this.params.group);
+    const from = (await groupPosition(client, this.topicKey, this.params.group)) ?? '0-0';
+    const blocking = await openConsumerConnection({
+      settings,
+      options,
+      logger,
+      consumer: this.consumer,
+      reporting: () => this.active,
+      onLost: (error) => this.report(error, 'reconnecting'),
     });
-    blocking.on('ready', () => {
-      if (lost) this.ctx.logger.info({ consumer: this.consumer }, 'omnibus redis: consumer reconnected');
-      lost = false;
-    });
-    try {
-      await connectClient(blocking, options.connectTimeoutMs);
-    } catch (error) {
-      const cause = safeError(error, settings.secrets);
-      throw new ConnectionError(`cannot open the consumer connection to Redis at ${settings.display}: ${cause.message}`, { cause });
-    }
     this.blocking = blocking;
+    // Stopped while the connection opened: nothing to start.
+    if (this.state !== 'starting') return blocking.disconnect();
     this.unwatch = this.ctx.health.watch(blocking);
-    // Claim at once: entries left by consumers that died before this one started.
-    this.nextClaimAt = Date.now();
-    this.nextReapAt = Date.now() + Math.min(options.consumerExpiryMs, 60_000);
-    this.heartbeat = setInterval(() => void this.beat(), Math.max(20, Math.floor(options.claimIdleMs / 3)));
-    this.heartbeat.unref();
-    this.loopDone = this.loop(blocking);
+    const claimIntervalMs = options.claimIntervalMs ?? Math.max(10, Math.floor(options.claimIdleMs / 2));
+    const { group } = this.params;
+    const { topicKey, retryKey, consumer } = this;
+    const reader = new GroupReader(blocking, { group, consumer, topicKey, retryKey, claimIdleMs: options.claimIdleMs, claimIntervalMs, consumerExpiryMs: options.consumerExpiryMs }, this.sink, from);
+    this.reader = reader;
+    this.heartbeat.start(Math.max(20, Math.floor(options.claimIdleMs / 3)));
+    this.state = 'running';
+    this.loopDone = this.loop(reader);
   }
 
   stop(): Promise<void> {
@@ -136,11 +136,11 @@ export class RedisSubscription implements TransportSubscription, DeliveryOwner {
     return this.closing;
   }
 
-  // --- DeliveryOwner -------------------------------------------------------------
+  // --- DeliveryOwner (each delivery's SettleOnce calls one of these at most once) ---
 
   ack(delivery: RedisDelivery): Promise<void> {
     this.free(delivery);
-    return this.ackEntry(delivery.entry);
+    return this.acks.add(delivery.entry);
   }
 
   nack(delivery: RedisDelivery, delayMs: number, headers?: NackOptions['headers']): Promise<void> {
@@ -148,76 +148,11 @@ export class RedisSubscription implements TransportSubscription, DeliveryOwner {
     return this.requeueEntry(delivery.entry, delivery.attempt + 1, delayMs, headers);
   }
 
-  /** A delivery settled (its SettleOnce let the first ack or nack through): its capacity is free. */
+  /** A delivery settled: its capacity is free, and the loop refills it at the end of this turn. */
   private free(delivery: RedisDelivery): void {
     this.unsettled.delete(delivery);
     this.held.delete(heldKey(delivery.entry));
-    this.endTurnSoon();
-  }
-
-  /**
-   * At the end of this turn of the event loop (setImmediate): send the acks settled in it
-   * as one batch, then let the read loop refill the capacity they freed, with one read
-   * instead of one per settled delivery.
-   */
-  private endTurnSoon(): void {
-    if (this.turnEndScheduled) return;
-    this.turnEndScheduled = true;
-    setImmediate(() => {
-      this.turnEndScheduled = false;
-      const flushed = this.ackFlushed;
-      void this.flushAcks().finally(flushed);
-      this.wake();
-    });
-  }
-
-  /**
-   * Acks are batched: those settled in one turn of the event loop go out together on the
-   * next (setImmediate), as one XACK with every id per stream (plus XDEL for redelivery
-   * entries, in the same MULTI). A plain XACK, without the ownership check nacks make:
-   * an ack always follows a finished handler, so acking an entry that another member
-   * claimed meanwhile only marks a processed message as done (see README, Delivery semantics).
-   */
-  private ackEntry(entry: HeldEntry): Promise<void> {
-    if (!this.ctx.isOpen()) return Promise.resolve();
-    this.ackQueue.push(entry);
-    this.ackFlush ??= new Promise<void>((resolve) => {
-      this.ackFlushed = resolve;
-    });
-    this.endTurnSoon();
-    return this.ackFlush;
-  }
-
-  /** Sends the queued acks (synchronously, before its first await). Never rejects. */
-  private async flushAcks(): Promise<void> {
-    const batch = this.ackQueue;
-    this.ackQueue = [];
-    this.ackFlush = undefined;
-    this.ackFlushed = () => {};
-    if (batch.length === 0 || !this.ctx.isOpen()) return;
-    const { client } = this.ctx;
-    const { group } = this.params;
-    const acks = new Map<string, string[]>();
-    const deletes = new Map<string, string[]>();
-    for (const entry of batch) {
-      pushTo(acks, entry.stream, entry.id);
-      if (entry.redelivery) pushTo(deletes, entry.stream, entry.id);
-    }
-    try {
-      if (deletes.size === 0 && acks.size === 1) {
-        for (const [stream, ids] of acks) await client.xack(stream, group, ...ids);
-        return;
-      }
-      // Redelivery entries are deleted once acked; MULTI keeps XACK and XDEL together.
-      const multi = client.multi();
-      for (const [stream, ids] of acks) multi.xack(stream, group, ...ids);
-      for (const [stream, ids] of deletes) multi.xdel(stream, ...ids);
-      const results = await multi.exec();
-      const failed = results?.find(([error]) => error);
-      if (failed) throw failed[0];
-    } catch (error) {
-      this.report(error, `ack of ${batch.length} message(s) failed (they will be redelivered after the claim idle time)`);
-    }
+    this.acks.endTurnSoon();
   }
 
   private async requeueEntry(entry: HeldEntry, attempt: number, delayMs: number, headers?: NackOptions['headers']): Promise<void> {
@@ -235,29 +170,28 @@ export class RedisSubscription implements TransportSubscription, DeliveryOwner {
 
   // --- the read loop -------------------------------------------------------------
 
-  private async loop(blocking: ScriptedRedis): Promise<void> {
-    const { concurrency } = this.params;
+  private async loop(reader: GroupReader): Promise<void> {
     const backoff = reconnectBackoff(this.ctx.options, { jitter: false });
     let failures = 0;
-    while (!this.stopped) {
+    while (this.active) {
       try {
         this.handOver();
-        if (this.unsettled.size + this.buffer.length >= concurrency) {
+        if (this.room() <= 0) {
           await this.idle();
           continue;
         }
-        if (Date.now() >= this.nextClaimAt) {
-          await this.claim(blocking);
+        if (reader.claimDue) {
+          await reader.claim();
           this.handOver();
-          if (this.stopped || this.unsettled.size + this.buffer.length >= concurrency) continue;
+          if (!this.active || this.room() <= 0) continue;
         }
         // While a claim scan is unfinished, read without blocking so both make progress.
-        await this.read(blocking, concurrency - this.unsettled.size - this.buffer.length, Date.now() >= this.nextClaimAt ? undefined : this.ctx.options.blockMs);
+        await this.read(reader, this.room(), reader.claimDue ? undefined : this.ctx.options.blockMs);
         failures = 0;
       } catch (error) {
-        if (this.stopped) break;
+        if (!this.active) break;
         if (isRedisError(error, 'NOGROUP')) {
-          await this.recreateGroups().catch((cause: unknown) => this.report(cause, 'recreating the consumer group failed'));
+          await this.recreateGroups(reader).catch((cause: unknown) => this.report(cause, 'recreating the consumer group failed'));
         } else {
           failures += 1;
           this.report(error, 'reading from Redis failed, retrying');
@@ -267,75 +201,23 @@ export class RedisSubscription implements TransportSubscription, DeliveryOwner {
     }
   }
 
-  /** XREADGROUP on both streams; `blockMs` undefined: do not block. */
-  private async read(blocking: ScriptedRedis, count: number, blockMs: number | undefined): Promise<void> {
-    const { group } = this.params;
-    const block = blockMs === undefined ? [] : ['BLOCK', blockMs];
-    this.reading = true;
-    let reply: unknown;
+  /** running → reading → running (unless stop() came meanwhile). */
+  private async read(reader: GroupReader, count: number, blockMs: number | undefined): Promise<void> {
+    this.state = 'reading';
     try {
-      reply = await this.unlessStopped(blocking.callBuffer('XREADGROUP', 'GROUP', group, this.consumer, 'COUNT', count, ...block, 'STREAMS', this.topicKey, this.retryKey, '>', '>'));
+      await reader.read(count, blockMs);
     } finally {
-      this.reading = false;
-    }
-    if (!Array.isArray(reply)) return;
-    for (const streamReply of reply) {
-      if (!Array.isArray(streamReply)) continue;
-      const stream = String(streamReply[0]);
-      const entries: unknown = streamReply[1];
-      if (!Array.isArray(entries)) continue;
-      let newest: string | undefined;
-      for (const raw of entries) {
-        if (!Array.isArray(raw)) continue;
-        const id = String(raw[0]);
-        newest = id;
-        this.take(stream, id, raw[1], 1);
-      }
-      // A stream's entries come in id order: only the last one can move lastSeen.
-      if (stream === this.topicKey && newest !== undefined && compareIds(newest, this.lastSeen) > 0) this.lastSeen = newest;
+      if (this.state === 'reading') this.state = 'running';
     }
   }
 
-  /** XAUTOCLAIM on both streams, as many entries as there is room for. */
-  private async claim(blocking: ScriptedRedis): Promise<void> {
-    const { group, concurrency } = this.params;
-    const { claimIdleMs } = this.ctx.options;
-    let more = false;
-    for (const stream of [this.topicKey, this.retryKey]) {
-      const room = concurrency - this.unsettled.size - this.buffer.length;
-      if (room <= 0) {
-        more = true;
-        break;
-      }
-      const reply = await this.unlessStopped(blocking.omnibusClaimBuffer(stream, group, this.consumer, claimIdleMs, this.cursors.get(stream) ?? '0-0', room));
-      if (reply === HALTED) return;
-      if (!Array.isArray(reply)) continue;
-      const [cursor, entries, counts] = reply as [unknown, unknown, unknown];
-      const next = String(cursor);
-      this.cursors.set(stream, next);
-      if (next !== '0-0') more = true;
-      if (!Array.isArray(entries)) continue;
-      entries.forEach((raw: unknown, index) => {
-        if (!Array.isArray(raw)) return;
-        const count = Array.isArray(counts) ? Number(counts[index]) : 1;
-        this.take(stream, String(raw[0]), raw[1], count);
-      });
-    }
-    this.nextClaimAt = more ? Date.now() : Date.now() + this.claimIntervalMs;
-    if (Date.now() >= this.nextReapAt) {
-      const { consumerExpiryMs } = this.ctx.options;
-      this.nextReapAt = Date.now() + Math.min(consumerExpiryMs, 60_000);
-      for (const stream of [this.topicKey, this.retryKey]) await this.unlessStopped(blocking.omnibusReap(stream, group, consumerExpiryMs, ''));
-    }
+  /** Room for entries read or claimed: fewer than `concurrency` buffered and unsettled. */
+  private room(): number {
+    return this.params.concurrency - this.unsettled.size - this.buffer.length;
   }
 
-  /**
-   * A command on the blocking connection, abandoned on stop(): while ioredis waits to
-   * reconnect, a queued command would only fail after its timeout, and stop() must be prompt.
-   */
-  private unlessStopped<T>(command: Promise<T>): Promise<T | typeof HALTED> {
-    return this.halt.race(command);
-  }
+  /** Where the reader puts what it reads or claims. */
+  private readonly sink = { room: () => this.room(), take: (stream: string, id: string, rawFields: unknown, deliveryCount: number) => this.take(stream, id, rawFields, deliveryCount) };
 
   /** Own an entry read or claimed: buffer it for hand-over. */
   private take(stream: string, id: string, rawFields: unknown, deliveryCount: number): void {
@@ -361,7 +243,7 @@ export class RedisSubscription implements TransportSubscription, DeliveryOwner {
 
   /** Hand buffered entries over while fewer than `concurrency` are unsettled. */
   private handOver(): void {
-    while (!this.stopped && this.unsettled.size < this.params.concurrency) {
+    while (this.active && this.unsettled.size < this.params.concurrency) {
       const entry = this.buffer.shift();
       if (!entry) return;
       const delivery = new RedisDelivery(entry, this);
@@ -374,12 +256,10 @@ export class RedisSubscription implements TransportSubscription, DeliveryOwner {
     }
   }
 
-  private async recreateGroups(): Promise<void> {
+  private async recreateGroups(reader: GroupReader): Promise<void> {
     const { group, topic } = this.params;
-    await createGroup(this.ctx.client, this.topicKey, group, this.lastSeen);
-    await createGroup(this.ctx.client, this.retryKey, group, '0');
-    this.cursors.clear();
-    const error = new Error(`consumer group "${group}" of topic "${topic}" was missing in Redis (NOGROUP: the stream or group was deleted, or Redis lost its data) and was recreated after entry ${this.lastSeen}`);
+    const after = await reader.recreateGroups(this.ctx.client);
+    const error = new Error(`consumer group "${group}" of topic "${topic}" was missing in Redis (NOGROUP: the stream or group was deleted, or Redis lost its data) and was recreated after entry ${after}`);
     this.ctx.logger.warn({ topic, group }, `omnibus redis: ${error.message}`);
     this.params.onError(error);
   }
@@ -404,31 +284,18 @@ export class RedisSubscription implements TransportSubscription, DeliveryOwner {
     wake?.();
   }
 
-  // --- heartbeat, stop, close ----------------------------------------------------
+  // --- stop, close ---------------------------------------------------------------
 
-  /** Keep the entries this consumer holds from looking idle (and being claimed). */
-  private async beat(): Promise<void> {
-    if (this.beating || this.held.size === 0 || !this.ctx.isOpen()) return;
-    this.beating = true;
-    try {
-      const byStream = new Map<string, string[]>();
-      for (const entry of this.held.values()) byStream.set(entry.stream, [...(byStream.get(entry.stream) ?? []), entry.id]);
-      for (const [stream, ids] of byStream) await this.ctx.client.omnibusHeartbeat(stream, this.params.group, this.consumer, ...ids);
-    } catch (error) {
-      this.ctx.logger.debug({ err: safeError(error, this.ctx.settings.secrets), consumer: this.consumer }, 'omnibus redis: heartbeat failed');
-    } finally {
-      this.beating = false;
-    }
-  }
-
+  /** → stopping → stopped. */
   private async stopReading(): Promise<void> {
-    this.stopped = true;
+    const wasReading = this.state === 'reading';
+    this.state = 'stopping';
     this.wake();
-    this.halt.trigger();
+    this.reader?.halt();
     this.unwatch();
     // A blocked XREADGROUP only returns after blockMs: cut its connection instead.
     // (Entries Redis handed out in that instant stay pending and are claimed later.)
-    if (this.reading) this.blocking?.disconnect();
+    if (wasReading) this.blocking?.disconnect();
     await this.loopDone;
     this.blocking?.disconnect();
     // Never handed over: give them back with the same attempt number.
@@ -439,15 +306,18 @@ export class RedisSubscription implements TransportSubscription, DeliveryOwner {
         return this.requeueEntry(entry, entry.attempt, 0);
       }),
     );
+    this.state = 'stopped';
   }
 
+  /** → closing → closed (after stop). */
   private async release(): Promise<void> {
     await this.stop();
+    this.state = 'closing';
     // Unsettled deliveries go back for redelivery (attempt + 1), never acked.
     await Promise.all([...this.unsettled].map((delivery) => delivery.nack()));
     // Acks still batched go out before the consumer leaves its group.
-    await this.ackFlush;
-    clearInterval(this.heartbeat);
+    await this.acks.pending;
+    this.heartbeat.stop();
     if (this.ctx.isOpen()) {
       try {
         // Leave the group if nothing is pending for this consumer any more.
@@ -456,6 +326,7 @@ export class RedisSubscription implements TransportSubscription, DeliveryOwner {
         this.ctx.logger.debug({ err: safeError(error, this.ctx.settings.secrets) }, 'omnibus redis: removing the consumer failed');
       }
     }
+    this.state = 'closed';
     this.onClosed(this);
   }
 
@@ -469,12 +340,6 @@ export class RedisSubscription implements TransportSubscription, DeliveryOwner {
       // onError must not break the loop.
     }
   }
-}
-
-function pushTo(map: Map<string, string[]>, key: string, value: string): void {
-  const list = map.get(key);
-  if (list) list.push(value);
-  else map.set(key, [value]);
 }
 
 function heldKey(entry: HeldEntry): string {
