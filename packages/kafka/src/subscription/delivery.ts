@@ -48,7 +48,7 @@ export class KafkaDelivery implements Delivery {
   }
 
   ack(): Promise<void> {
-    // An ack is synchronous bookkeeping: every ack shares one resolved promise.
+    // An ack is synchronous bookkeeping: it creates no promise of its own (SettleOnce wraps the shared one).
     return this.once.run(() => {
       this.owner.settleAck(this);
       return SETTLED;
