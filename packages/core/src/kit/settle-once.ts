@@ -3,17 +3,16 @@
  * call resolves without effect (Delivery's contract in transport.ts). One small state type, so
  * each transport stops writing its own `settled`/`released` flags.
  */
-export type SettleState = 'open' | 'settling' | 'settled';
+export type SettleState = 'open' | 'settled';
 
 export class SettleOnce {
   private current: SettleState = 'open';
-  private outcome: Promise<void> | undefined;
 
   get state(): SettleState {
     return this.current;
   }
 
-  /** True once ack, nack or release was called (even if it is still running). */
+  /** True once ack, nack or release was called (even if the broker has not answered yet). */
   get done(): boolean {
     return this.current !== 'open';
   }
@@ -25,16 +24,13 @@ export class SettleOnce {
    */
   run(settle: () => Promise<void>): Promise<void> {
     if (this.current !== 'open') return Promise.resolve();
-    this.current = 'settling';
+    // Settled from the call on (no promise of its own: an ack is the hot path).
+    this.current = 'settled';
     try {
-      this.outcome = settle().finally(() => {
-        this.current = 'settled';
-      });
+      return settle();
     } catch (error) {
-      this.current = 'settled';
       return Promise.reject(error);
     }
-    return this.outcome;
   }
 
   /** Mark settled without running anything (the connection carrying the delivery is gone). */
