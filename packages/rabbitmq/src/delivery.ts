@@ -1,5 +1,5 @@
 import type { ConsumeMessage } from 'amqplib';
-import type { Delivery, DeliveryMetadata, NackOptions, TransportMessage } from '@omnibus/core';
+import { SettleOnce, type Delivery, type DeliveryMetadata, type NackOptions, type TransportMessage } from '@omnibus/core';
 import type { AckBatcher } from './acks.js';
 import type { ChannelHandle } from './channels.js';
 
@@ -11,11 +11,6 @@ export interface DeliveryOwner {
   redeliver(delivery: RabbitDelivery, options: NackOptions): Promise<void>;
 }
 
-/**
- * One delivery, tied to the channel that delivered it. Settled once: the first ack/nack wins,
- * later calls resolve at once. If that channel is gone, ack and nack do nothing — the broker
- * has already put the message back — and nothing is ever sent on another channel.
- */
 /**
  * What the broker says of one delivery (see README "Delivery metadata"). The delivery tag counts
  * per channel, so it identifies a delivery only with its consumer tag (one consumer per channel).
@@ -44,8 +39,13 @@ export function deliveryMetadata(raw: ConsumeMessage, queue: string): RabbitDeli
   };
 }
 
+/**
+ * One delivery, tied to the channel that delivered it. Settled once (core's SettleOnce): the first ack/nack
+ * wins, later calls resolve at once. If that channel is gone, ack and nack do nothing — the broker
+ * has already put the message back — and nothing is ever sent on another channel.
+ */
 export class RabbitDelivery implements Delivery {
-  private settled = false;
+  private readonly once = new SettleOnce();
 
   constructor(
     readonly message: TransportMessage,
@@ -57,15 +57,18 @@ export class RabbitDelivery implements Delivery {
     readonly metadata: RabbitDeliveryMetadata,
   ) {}
 
-  async ack(): Promise<void> {
-    if (!this.claim()) return;
-    this.acks.ack(this.raw);
+  ack(): Promise<void> {
+    return this.once.run(async () => {
+      this.owner.released();
+      this.acks.ack(this.raw);
+    });
   }
 
-  async nack(options: NackOptions = {}): Promise<void> {
-    if (!this.claim()) return;
-    if (!this.handle.open) return;
-    await this.owner.redeliver(this, options);
+  nack(options: NackOptions = {}): Promise<void> {
+    return this.once.run(async () => {
+      this.owner.released();
+      if (this.handle.open) await this.owner.redeliver(this, options);
+    });
   }
 
   /** Give the original back to the broker as it is (no copy): redelivered with the redelivered flag. */
@@ -86,12 +89,5 @@ export class RabbitDelivery implements Delivery {
     } catch {
       // The channel closed between the check and the send: the broker redelivers the message.
     }
-  }
-
-  private claim(): boolean {
-    if (this.settled) return false;
-    this.settled = true;
-    this.owner.released();
-    return true;
   }
 }
