@@ -1,16 +1,15 @@
 import { hostname } from 'node:os';
 import { connect as amqpConnect, type ChannelModel, type RecoveringChannelModel } from 'amqplib';
-import { ClosedError, ConnectionError, withTimeout, type Logger } from '@omnibus/core';
+import { ClosedError, ConnectionError, withTimeout, type Logger, type TransportHealth } from '@omnibus/core';
 import type { Scrubber } from './errors.js';
+import { ConnectionHealth } from './health.js';
 import { tlsSocketOptions, type ResolvedConfig } from './options.js';
 
 export interface ConnectionEvents {
   /** A (re)connection is up: open channels, re-declare topology, re-create consumers. */
   connected(model: ChannelModel, reconnect: boolean): void;
   /** The connection is gone; every channel on it is closed. amqplib's recovery reconnects with backoff. */
-  disconnected(error: Error): void;
-  /** A connection attempt (first or reconnect) or the live connection failed; the error is scrubbed. */
-  failed?(error: Error): void;
+  disconnected?(error: Error): void;
 }
 
 interface Waiter {
@@ -21,13 +20,15 @@ interface Waiter {
 /**
  * One AMQP connection, kept alive by amqplib's recovery (exponential backoff with jitter).
  * amqplib recovers the connection only; channels, topology and consumers are restored by
- * the listeners of `connected`.
+ * the listeners of `connected`. Its state (connecting, connected, reconnecting, closed) is one
+ * ConnectionHealth, which also tells a first connection from a reconnect.
  */
 export class ConnectionManager {
   private recovering: RecoveringChannelModel | undefined;
   private model: ChannelModel | undefined;
   private opening: Promise<void> | undefined;
-  private everConnected = false;
+  private readonly status = new ConnectionHealth();
+  /** close() was called (the status says `closed` once it finished). */
   private closed = false;
   private readonly waiters = new Set<Waiter>();
   private readonly listeners = new Set<ConnectionEvents>();
@@ -41,6 +42,11 @@ export class ConnectionManager {
   /** The live connection, if any. */
   get current(): ChannelModel | undefined {
     return this.model;
+  }
+
+  /** The connection's state now (see health.ts). */
+  health(): TransportHealth {
+    return this.status.health();
   }
 
   listen(events: ConnectionEvents): () => void {
@@ -90,6 +96,7 @@ export class ConnectionManager {
     await recovering?.close().catch((cause: unknown) => {
       this.logger.debug({ err: this.scrub.error(cause) }, 'rabbitmq: error while closing the connection');
     });
+    this.status.closed();
   }
 
   private async open(): Promise<void> {
@@ -131,7 +138,7 @@ export class ConnectionManager {
       if (this.closed) throw new ClosedError('the rabbitmq transport is closed');
       const safe = this.scrub.error(cause);
       const error = new ConnectionError(`rabbitmq: cannot connect to ${this.config.safeUrl}: ${safe.message}`, { cause: safe });
-      this.failed(error);
+      this.status.failed(error);
       throw error;
     }
     if (this.closed) {
@@ -144,8 +151,8 @@ export class ConnectionManager {
   private bind(recovering: RecoveringChannelModel): void {
     recovering.on('connect', (model: ChannelModel) => {
       if (this.closed) return;
-      const reconnect = this.everConnected;
-      this.everConnected = true;
+      const reconnect = this.status.state !== 'connecting';
+      this.status.connected();
       this.model = model;
       this.logger.info({ url: this.config.safeUrl }, reconnect ? 'rabbitmq: reconnected' : 'rabbitmq: connected');
       for (const waiter of [...this.waiters]) waiter.resolve(model);
@@ -157,33 +164,30 @@ export class ConnectionManager {
       if (this.closed) return;
       const error = this.scrub.error(cause);
       this.logger.warn({ err: error, url: this.config.safeUrl }, 'rabbitmq: connection lost, reconnecting');
-      for (const listener of [...this.listeners]) this.safely(() => listener.disconnected(error));
+      this.status.lost(error);
+      for (const listener of [...this.listeners]) this.safely(() => listener.disconnected?.(error));
     });
     recovering.on('connect-failed', (cause: Error) => {
       if (this.closed) return;
       const error = this.scrub.error(cause);
       this.logger.warn({ err: error, url: this.config.safeUrl }, 'rabbitmq: connection attempt failed');
-      this.failed(error);
+      this.status.failed(error);
     });
     recovering.on('reconnect-scheduled', (info: { attempt: number; delay: number }) => {
       this.logger.debug({ attempt: info.attempt, delayMs: info.delay }, 'rabbitmq: reconnect scheduled');
     });
     recovering.on('reconnect-failed', (cause: Error) => {
-      if (this.everConnected && !this.closed) this.logger.error({ err: this.scrub.error(cause) }, 'rabbitmq: gave up reconnecting');
+      if (this.status.state !== 'connecting' && !this.closed) this.logger.error({ err: this.scrub.error(cause) }, 'rabbitmq: gave up reconnecting');
     });
     // Without an 'error' listener an EventEmitter throws: connection errors are logged, recovery handles them.
     recovering.on('error', (cause: Error) => {
       if (this.closed) return;
       const error = this.scrub.error(cause);
       this.logger.warn({ err: error }, 'rabbitmq: connection error');
-      this.failed(error);
+      this.status.failed(error);
     });
     recovering.on('blocked', (reason: string) => this.logger.warn({ reason }, 'rabbitmq: broker blocked publishing (resource alarm)'));
     recovering.on('unblocked', () => this.logger.info('rabbitmq: broker unblocked publishing'));
-  }
-
-  private failed(error: Error): void {
-    for (const listener of [...this.listeners]) this.safely(() => listener.failed?.(error));
   }
 
   private safely(run: () => void): void {

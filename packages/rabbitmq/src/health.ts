@@ -19,6 +19,10 @@ export class ConnectionHealth {
   private current: { readonly state: State; readonly since: Date } = { state: 'connecting', since: new Date() };
   private lastError: TransportHealth['lastError'];
 
+  get state(): State {
+    return this.current.state;
+  }
+
   connected(): void {
     this.move('connected');
   }

@@ -21,7 +21,6 @@ import { boundedTopicsFor, rabbitmqCapabilities } from './capabilities.js';
 import { ConnectionManager } from './connection.js';
 import { deleteGroup, type DeleteGroupDeps } from './delete-group.js';
 import { Scrubber } from './errors.js';
-import { ConnectionHealth } from './health.js';
 import { Inspector } from './inspect.js';
 import { ManagementApi } from './management.js';
 import { Names } from './names.js';
@@ -44,7 +43,6 @@ class RabbitMQTransport implements Transport {
   private readonly publisher: Publisher;
   private readonly planner: Planner;
   private readonly deps: SubscriptionDeps;
-  private readonly connectionHealth = new ConnectionHealth();
   private readonly inspector: Inspector;
   private readonly deleteDeps: DeleteGroupDeps;
   private readonly subscriptions = new Set<RabbitSubscription>();
@@ -75,11 +73,8 @@ class RabbitMQTransport implements Transport {
     this.deleteDeps = { names, connection: this.connection, topology: this.topology, connectTimeoutMs: options.connectTimeoutMs, scrub, logger };
     this.connection.listen({
       connected: (_model, reconnect) => {
-        this.connectionHealth.connected();
         if (reconnect) this.redeclareEnsured();
       },
-      disconnected: (error) => this.connectionHealth.lost(error),
-      failed: (error) => this.connectionHealth.failed(error),
     });
   }
 
@@ -179,7 +174,7 @@ class RabbitMQTransport implements Transport {
 
   /** The connection's state now (see health.ts). */
   health(): TransportHealth {
-    return this.connectionHealth.health();
+    return this.connection.health();
   }
 
   close(): Promise<void> {
@@ -188,7 +183,7 @@ class RabbitMQTransport implements Transport {
       await this.publisher.close();
       await this.topology.close();
       await this.connection.close();
-    })().finally(() => this.connectionHealth.closed());
+    })();
     return this.closing;
   }
 
