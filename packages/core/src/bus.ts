@@ -5,7 +5,7 @@ import { DEAD_LETTER_HEADROOM_BYTES } from './dead-letter.js';
 import { assertBoundSupported, type TopicBound } from './bound.js';
 import { assertDelayMs, delayUntil } from './delay.js';
 import { ClosedError, ConfigError, MessageTooLargeError, UnsupportedError, ValidationError } from './errors.js';
-import { Headers, isReservedHeader } from './headers.js';
+import { EnvelopeHeaders, isReservedHeader } from './headers.js';
 import type { Logger } from './logger.js';
 import type { Handler, Middleware, PublishEnvelope } from './message.js';
 import { DEFAULT_STALL_AFTER_MS, summarizeHealth, type BusHealth, type HealthOptions } from './health.js';
@@ -395,12 +395,12 @@ export class Bus implements AsyncDisposable {
     const headers: Record<string, string> = item.headers ? { ...item.headers } : {};
     const id = item.id ?? randomUUID();
     const codec = topic.codec ?? this.settings.codec;
-    headers[Headers.id] = id;
-    headers[Headers.source] = this.settings.source;
-    headers[Headers.type] = topic.name;
-    headers[Headers.time] = time;
-    headers[Headers.specVersion] = '1.0';
-    headers[Headers.contentType] = codec.contentType;
+    headers[EnvelopeHeaders.id] = id;
+    headers[EnvelopeHeaders.source] = this.settings.source;
+    headers[EnvelopeHeaders.type] = topic.name;
+    headers[EnvelopeHeaders.time] = time;
+    headers[EnvelopeHeaders.specVersion] = '1.0';
+    headers[EnvelopeHeaders.contentType] = codec.contentType;
     const delayMs = item.deliverAt === undefined ? item.delayMs : delayUntil(item.deliverAt, 'deliverAt');
     return { topic: topic.name, id, key: item.key, headers, body: item.body, delayMs, transport: this.settings.transport.name, batchSize, batchIndex, batchId, bodyBytes: undefined };
   }

@@ -4,7 +4,7 @@ import { deadLetterMessage, pendingDeadLetterHeaders, pendingDeadLetterOf, type 
 import { assertDelayMs } from './delay.js';
 import { asLoggableError, describeThrown, safeString, thrownMessage } from './describe-error.js';
 import { DeadLetterError, MessageTooLargeError, ValidationError } from './errors.js';
-import { Headers, userHeaders, type DeadLetterReason } from './headers.js';
+import { EnvelopeHeaders, userHeaders, type DeadLetterReason } from './headers.js';
 import { InFlight } from './in-flight.js';
 import { messageBytes } from './message-size.js';
 import type { SubscriptionHealth } from './health.js';
@@ -195,7 +195,7 @@ export class Consumer<TBody> {
       headers: userHeaders(transported.headers),
       body,
       attempt: delivery.attempt,
-      publishedAt: parseTime(transported.headers[Headers.time]),
+      publishedAt: parseTime(transported.headers[EnvelopeHeaders.time]),
       envelope: transported.headers,
       metadata: delivery.metadata ?? NO_METADATA,
     };
@@ -273,14 +273,14 @@ export class Consumer<TBody> {
     return this.claimed(entry, async () => {
       const { delivery } = entry;
       const now = new Date().toISOString();
-      const firstFailureAt = delivery.message.headers[Headers.firstFailureAt] ?? now;
+      const firstFailureAt = delivery.message.headers[EnvelopeHeaders.firstFailureAt] ?? now;
       let reason: DeadLetterReason;
       if (decision.kind === 'retry') {
         const verdict = decideRetry(this.settings.retry, decision.error, delivery.attempt);
         if (verdict.retry) {
           const delayMs = decision.delayMs ?? verdict.delayMs;
           this.log('debug', { id: delivery.message.id, topic: delivery.message.topic, group: this.settings.group, attempt: delivery.attempt, delayMs }, 'omnibus: retry scheduled');
-          return this.outcome(entry, entry.settleWith((d) => this.nackAfter(d, delayMs, { [Headers.firstFailureAt]: firstFailureAt })), { outcome: 'retry', delayMs, error: decision.error });
+          return this.outcome(entry, entry.settleWith((d) => this.nackAfter(d, delayMs, { [EnvelopeHeaders.firstFailureAt]: firstFailureAt })), { outcome: 'retry', delayMs, error: decision.error });
         }
         reason = verdict.reason;
       } else {
@@ -296,7 +296,7 @@ export class Consumer<TBody> {
     // Only a redelivery can carry core's own "dead letter pending" mark: a first delivery with it
     // was written by someone else (the header is reserved for core, a raw client could still set it).
     const remembered = (attempt > 1 ? pendingDeadLetterOf(message.headers) : undefined) ?? this.pending.get(message.id);
-    const firstFailureAt = message.headers[Headers.firstFailureAt] ?? new Date().toISOString();
+    const firstFailureAt = message.headers[EnvelopeHeaders.firstFailureAt] ?? new Date().toISOString();
     const lastFailureAt = new Date().toISOString();
     if (remembered) {
       const error = Object.assign(new Error(remembered.errorMessage), { name: remembered.errorName, stack: '' });
@@ -351,7 +351,7 @@ export class Consumer<TBody> {
       this.remember(original.id, pending);
       this.noteError(error);
       this.log('error', { err: error, id: original.id, topic: original.topic, group: this.settings.group, reason: attempt.reason, failures, delayMs }, 'omnibus: dead-lettering failed, message kept');
-      const settlement = entry.settleWith((d) => this.nackAfter(d, delayMs, { [Headers.firstFailureAt]: attempt.firstFailureAt, ...pendingDeadLetterHeaders(pending) }));
+      const settlement = entry.settleWith((d) => this.nackAfter(d, delayMs, { [EnvelopeHeaders.firstFailureAt]: attempt.firstFailureAt, ...pendingDeadLetterHeaders(pending) }));
       return this.outcome(entry, settlement, { outcome: 'dead-letter-pending', reason: attempt.reason, delayMs, error });
     }
     this.pending.delete(original.id);

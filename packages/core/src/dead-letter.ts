@@ -1,5 +1,5 @@
 import { describeThrown, cutBytes } from './describe-error.js';
-import { DeadLetterHeaders, Headers, type DeadLetterReason } from './headers.js';
+import { DeadLetterHeaders, EnvelopeHeaders, type DeadLetterReason } from './headers.js';
 import type { OutgoingMessage, TransportMessage } from './transport.js';
 
 /**
@@ -32,7 +32,7 @@ export interface DeadLetterInput {
   readonly lastFailureAt: string;
 }
 
-const BOOKKEEPING: readonly string[] = [Headers.firstFailureAt, PendingDeadLetterHeaders.reason, PendingDeadLetterHeaders.failures];
+const BOOKKEEPING: readonly string[] = [EnvelopeHeaders.firstFailureAt, PendingDeadLetterHeaders.reason, PendingDeadLetterHeaders.failures];
 
 /**
  * The dead-letter copy of a message: same id, key and body; the original headers without

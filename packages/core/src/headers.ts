@@ -3,7 +3,7 @@
  * (`ce-` prefix, `content-type` for datacontenttype); W3C `traceparent` and
  * `tracestate` are user headers and pass through untouched.
  */
-export const Headers = {
+export const EnvelopeHeaders = {
   id: 'ce-id',
   source: 'ce-source',
   type: 'ce-type',
@@ -28,6 +28,12 @@ export const DeadLetterHeaders = {
   lastFailureAt: 'omnibus-dlq-last-failure-at',
 } as const;
 
+/**
+ * @deprecated Use `EnvelopeHeaders`: this name shadows the global Fetch `Headers` in every file
+ * that imports it. Kept as an alias until 1.0.
+ */
+export const Headers = EnvelopeHeaders;
+
 export type DeadLetterReason = 'max-attempts' | 'non-retryable' | 'explicit' | 'undecodable' | 'invalid';
 
 const RESERVED_PREFIXES = ['ce-', 'omnibus-'];
@@ -39,7 +45,7 @@ export function isReservedHeader(name: string): boolean {
   const first = name.charCodeAt(0) | 0x20;
   if (first !== 0x63 && first !== 0x6f) return false;
   const lower = name.toLowerCase();
-  return lower === Headers.contentType || lower.startsWith(RESERVED_PREFIXES[0] as string) || lower.startsWith(RESERVED_PREFIXES[1] as string);
+  return lower === EnvelopeHeaders.contentType || lower.startsWith(RESERVED_PREFIXES[0] as string) || lower.startsWith(RESERVED_PREFIXES[1] as string);
 }
 
 /** Headers without the envelope ones: what `msg.headers` shows a handler. */

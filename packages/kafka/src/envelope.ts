@@ -1,4 +1,4 @@
-import { Headers, type TransportMessage } from '@omnibus/core';
+import { EnvelopeHeaders, type TransportMessage } from '@omnibus/core';
 import type { FetchedRecord, OutgoingRecord } from './driver/driver.js';
 import type { PartitionRole } from './subscription/partition.js';
 
@@ -36,7 +36,7 @@ export function toRecord(message: TransportMessage, kafkaTopic: string, extra?: 
   const headers: Record<string, string> = {};
   const source = message.headers;
   for (const name in source) if (!isTransportHeader(name)) headers[name] = source[name] as string;
-  if (headers[Headers.id] !== message.id) headers[TransportHeaders.id] = message.id;
+  if (headers[EnvelopeHeaders.id] !== message.id) headers[TransportHeaders.id] = message.id;
   if (extra?.attempt !== undefined) headers[TransportHeaders.attempt] = String(extra.attempt);
   if (extra?.dueAt !== undefined) headers[TransportHeaders.due] = String(extra.dueAt);
   return { topic: kafkaTopic, key: message.key ?? null, value: message.body, headers };
@@ -86,7 +86,7 @@ export function fromRecord(record: FetchedRecord, offset: bigint, topic: string,
   if (due !== undefined) delete headers[TransportHeaders.due];
   return {
     offset,
-    message: { id: id ?? headers[Headers.id] ?? `${kafkaTopic}/${partition}/${record.offset}`, topic, key: record.key ?? undefined, headers, body: record.value },
+    message: { id: id ?? headers[EnvelopeHeaders.id] ?? `${kafkaTopic}/${partition}/${record.offset}`, topic, key: record.key ?? undefined, headers, body: record.value },
     attempt: source.attemptOf(offset, attempt === undefined || source.role !== 'retry' ? 1 : (positiveInt(attempt) ?? 1)),
     dueAt: due === undefined || source.role === 'main' ? 0 : (positiveInt(due) ?? 0),
     timestamp: record.timestamp,

@@ -1,5 +1,5 @@
 import { context as api, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span } from '@opentelemetry/api';
-import { Headers, type PublishEnvelope } from '@omnibus/core';
+import { EnvelopeHeaders, type PublishEnvelope } from '@omnibus/core';
 import { bodySize, deliveryAttributes, errorFacts, messagingSystem } from './attributes.js';
 import { AttributeCache, type Instruments } from './instruments.js';
 import type { ResolvedOptions } from './options.js';
@@ -218,5 +218,5 @@ export class ProducerInstrumentation {
 
 /** Messages of one publishBatch call share topic, size and ce-time. */
 function batchKey(envelope: PublishEnvelope): string {
-  return `${envelope.topic}\n${envelope.batchSize}\n${envelope.headers[Headers.time] ?? ''}`;
+  return `${envelope.topic}\n${envelope.batchSize}\n${envelope.headers[EnvelopeHeaders.time] ?? ''}`;
 }

@@ -1,4 +1,4 @@
-import { DeadLetterHeaders, deadLetterTopicName, Headers, redactUrl } from '@omnibus/core';
+import { DeadLetterHeaders, deadLetterTopicName, EnvelopeHeaders, redactUrl } from '@omnibus/core';
 import { z } from 'zod';
 import type { SchemaTopic } from '../topics-module.js';
 import { topicAddress } from './addresses.js';
@@ -18,12 +18,12 @@ type Json = Record<string, unknown>;
 
 /** The CloudEvents binary-mode headers core writes on every message. */
 const ENVELOPE_HEADERS: Json = {
-  [Headers.id]: { type: 'string', description: 'CloudEvents id: the message id' },
-  [Headers.source]: { type: 'string', description: 'CloudEvents source: the publishing bus' },
-  [Headers.type]: { type: 'string', description: 'CloudEvents type: the topic name' },
-  [Headers.time]: { type: 'string', format: 'date-time', description: 'CloudEvents time: when it was published' },
-  [Headers.specVersion]: { type: 'string', const: '1.0' },
-  [Headers.contentType]: { type: 'string', description: 'CloudEvents datacontenttype' },
+  [EnvelopeHeaders.id]: { type: 'string', description: 'CloudEvents id: the message id' },
+  [EnvelopeHeaders.source]: { type: 'string', description: 'CloudEvents source: the publishing bus' },
+  [EnvelopeHeaders.type]: { type: 'string', description: 'CloudEvents type: the topic name' },
+  [EnvelopeHeaders.time]: { type: 'string', format: 'date-time', description: 'CloudEvents time: when it was published' },
+  [EnvelopeHeaders.specVersion]: { type: 'string', const: '1.0' },
+  [EnvelopeHeaders.contentType]: { type: 'string', description: 'CloudEvents datacontenttype' },
 };
 
 const DEAD_LETTER_HEADERS: Json = {
