@@ -14,6 +14,7 @@ import { compose } from './middleware.js';
 import type { SubscriptionStats } from './subscription-stats.js';
 import { messageBytesOver } from './message-size.js';
 import { PublishWindow } from './publish-window.js';
+import { BatchAssembly } from './batch-assembly.js';
 import { Batcher, BatchOptionsSchema, type BatchHandler } from './batch.js';
 import { idempotentHandler, IdempotencyOptionsSchema, type IdempotencyOptions } from './idempotency/idempotent-handler.js';
 import { RateLimitSchema, type RateLimit } from './rate-limit.js';
@@ -130,8 +131,11 @@ export class Bus implements AsyncDisposable {
   private closed: Promise<void> | undefined;
   /** Publish calls so far: each call's envelopes share its number as `batchId`. */
   private batches = 0;
-  /** Where each envelope's innermost publish step hands its message to the batch being built. */
-  private readonly sinks = new WeakMap<PublishEnvelope, (envelope: PublishEnvelope) => Promise<void>>();
+  /**
+   * The publish call each envelope belongs to, for the innermost publish step (composed once for
+   * the bus, so it finds the call by the envelope it is given).
+   */
+  private readonly assemblies = new WeakMap<PublishEnvelope, { readonly assembly: BatchAssembly; readonly codec: Codec; arrived: boolean }>();
   private readonly window: PublishWindow;
   /** The largest message accepted for publishing: the transport's limit less the room its dead-letter copy needs. */
   private readonly maxPublishBytes: number;
@@ -406,44 +410,23 @@ export class Bus implements AsyncDisposable {
   }
 
   /**
-   * Every envelope goes through the publish middleware; the chains' innermost
-   * steps collect the encoded messages, and once all chains got there one
-   * transport call sends them. Each chain's next() resolves when the batch is durable.
+   * Every envelope goes through the publish middleware; their innermost steps hand the encoded
+   * messages to one BatchAssembly, which sends them in one transport call once every chain got
+   * there (or ended without it). Each chain's next() resolves when the batch is durable.
    */
   private async runBatch(topic: Topic<unknown, unknown>, envelopes: PublishEnvelope[]): Promise<void> {
     const codec = topic.codec ?? this.settings.codec;
     // Without publish middleware there is nothing to run around each message: one call.
     if (!this.hasPublishMiddleware) return this.send(envelopes.map((envelope) => encode(envelope, codec, false)));
-    const batch: OutgoingMessage[] = [];
-    let waiting = envelopes.length;
-    let resolveSent!: () => void;
-    let rejectSent!: (error: unknown) => void;
-    const sent = new Promise<void>((resolve, reject) => {
-      resolveSent = resolve;
-      rejectSent = reject;
-    });
-    sent.catch(() => {});
-    const arrive = () => {
-      waiting -= 1;
-      if (waiting > 0) return;
-      if (batch.length === 0) return resolveSent();
-      this.send(batch).then(resolveSent, rejectSent);
-    };
+    const assembly = new BatchAssembly(envelopes.length, (messages) => this.send(messages));
     await Promise.all(
       envelopes.map(async (envelope) => {
-        let reached = false;
+        const entry = { assembly, codec, arrived: false };
+        this.assemblies.set(envelope, entry);
         try {
-          this.sinks.set(envelope, (e) => {
-            reached = true;
-            const message = encode(e, codec, true);
-            e.bodyBytes = message.body.byteLength;
-            batch.push(message);
-            arrive();
-            return sent;
-          });
           await this.publishChain(envelope);
         } finally {
-          if (!reached) arrive();
+          if (!entry.arrived) assembly.skip();
         }
       }),
     );
@@ -462,10 +445,15 @@ export class Bus implements AsyncDisposable {
     return this.settings.transport.publish(batch);
   }
 
+  /** The innermost publish step: the envelope, as middleware left it, joins its call's assembly. */
   private enqueue(envelope: PublishEnvelope): Promise<void> {
-    const sink = this.sinks.get(envelope);
-    if (!sink) return Promise.reject(new Error('publish middleware must pass the envelope it received to next()'));
-    return sink(envelope);
+    const entry = this.assemblies.get(envelope);
+    if (!entry) return Promise.reject(new Error('publish middleware must pass the envelope it received to next()'));
+    if (entry.arrived) return Promise.reject(new Error('publish middleware called next() twice for one message'));
+    entry.arrived = true;
+    const message = encode(envelope, entry.codec, true);
+    envelope.bodyBytes = message.body.byteLength;
+    return entry.assembly.arrive(message);
   }
 }
 
