@@ -1,8 +1,8 @@
 import type { TransportHealth } from '@omnibus/core';
 import type { Redis } from 'ioredis';
 
-/** Where the transport's connections are, as a whole. */
-type Phase =
+/** Where the transport's connections are, as a whole: read from the transport's own State (transport.ts). */
+export type ConnectionPhase =
   /** Before the command connection was ready once (connect() not called, dialling, or failed). */
   | 'connecting'
   /** Connected once: the watched connections say whether it is connected or reconnecting now. */
@@ -18,12 +18,15 @@ type Phase =
  * (see README "Health").
  */
 export class ConnectionHealth {
-  private phase: Phase = 'connecting';
   private readonly down = new Set<Redis>();
   private current: { readonly state: TransportHealth['state']; readonly since: Date } = { state: 'connecting', since: new Date() };
   private lastError: TransportHealth['lastError'];
 
-  constructor(private readonly describe: (error: unknown) => string) {}
+  constructor(
+    private readonly describe: (error: unknown) => string,
+    /** The transport's phase (one source of truth: its State); call changed() when it moves. */
+    private readonly phase: () => ConnectionPhase,
+  ) {}
 
   /** Watch a connection that is ready now; the returned function stops watching it (before a deliberate disconnect). */
   watch(client: Redis): () => void {
@@ -41,7 +44,6 @@ export class ConnectionHealth {
     client.on('ready', onReady);
     client.on('error', onError);
     if (client.status !== 'ready') this.down.add(client);
-    if (this.phase === 'connecting') this.phase = 'open';
     this.update();
     return () => {
       client.off('close', onDown);
@@ -58,9 +60,8 @@ export class ConnectionHealth {
     this.lastError = { message: this.describe(error), at: new Date() };
   }
 
-  close(): void {
-    this.phase = 'closed';
-    this.down.clear();
+  /** The transport's phase moved. */
+  changed(): void {
     this.update();
   }
 
@@ -69,7 +70,8 @@ export class ConnectionHealth {
   }
 
   private update(): void {
-    const state: TransportHealth['state'] = this.phase === 'open' ? (this.down.size > 0 ? 'reconnecting' : 'connected') : this.phase;
+    const phase = this.phase();
+    const state: TransportHealth['state'] = phase === 'open' ? (this.down.size > 0 ? 'reconnecting' : 'connected') : phase;
     if (state !== this.current.state) this.current = { state, since: new Date() };
   }
 }

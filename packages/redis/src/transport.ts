@@ -29,7 +29,7 @@ import { connectClient, connectionSettings, createClient, type ConnectionSetting
 import { safeError, safeMessage } from './safe-error.js';
 import { deleteGroup } from './delete-group.js';
 import { ensureGroups } from './groups.js';
-import { ConnectionHealth } from './health.js';
+import { ConnectionHealth, type ConnectionPhase } from './health.js';
 import { inspectTopic } from './inspect.js';
 import { Keys } from './keys.js';
 import { parseRedisOptions, type RedisOptions } from './options.js';
@@ -52,6 +52,23 @@ interface Connected {
 /** One message of a publish: an XADD of its fields, or (delayed) a scheduled entry. */
 type PublishCommand = { readonly delayMs: number; readonly fields: FieldList; readonly entry?: undefined } | { readonly delayMs: number; readonly entry: Buffer; readonly fields?: undefined };
 
+/**
+ * Where the transport is; each transition is one method:
+ * - `idle` → `dialling` → `open`: open() (the first command, or connect()); a failed dial goes back
+ *   to `idle`, and the next command dials again;
+ * - → `closing` → `closed`: close() (new work is refused from `closing` on; subscriptions release
+ *   their deliveries over the connection, which is quit once the transport is `closed`).
+ */
+type State =
+  | { readonly name: 'idle' }
+  | { readonly name: 'dialling'; readonly dialled: Promise<Connected> }
+  | { readonly name: 'open'; readonly dialled: Promise<Connected>; readonly connected: Connected }
+  | { readonly name: 'closing'; readonly connected: Connected | undefined }
+  | { readonly name: 'closed' };
+
+/** The health's phase of each state (ConnectionHealth reads it from here). */
+const PHASES: Record<State['name'], ConnectionPhase> = { idle: 'connecting', dialling: 'connecting', open: 'open', closing: 'closed', closed: 'closed' };
+
 /** `createTransport({ url: 'redis://…', options, logger })`: the Redis Streams transport. */
 export function createTransport(init: TransportInit): Transport {
   return new RedisTransport(init);
@@ -70,11 +87,12 @@ export class RedisTransport implements Transport {
   private readonly instance = randomBytes(3).toString('hex');
   private readonly subscriptions = new Set<RedisSubscription>();
   private subscriptionCount = 0;
-  private connecting: Promise<Connected> | undefined;
-  private connected: Connected | undefined;
-  private closed = false;
+  private state: State = { name: 'idle' };
   private closing: Promise<void> | undefined;
-  private readonly connection = new ConnectionHealth((error) => safeMessage(error, this.settings.secrets));
+  private readonly connection = new ConnectionHealth(
+    (error) => safeMessage(error, this.settings.secrets),
+    () => PHASES[this.state.name],
+  );
 
   constructor(init: TransportInit) {
     this.options = parseRedisOptions(init.options);
@@ -215,7 +233,7 @@ export class RedisTransport implements Transport {
       if (error instanceof ConnectionError) throw error;
       throw new ConnectionError(`subscribing to "${params.topic}" as group "${params.group}" failed: ${safeMessage(error, this.settings.secrets)}`, { cause: safeError(error, this.settings.secrets) });
     }
-    if (this.closed) {
+    if (this.isClosed) {
       await subscription.close();
       throw new ClosedError('the redis transport is closed');
     }
@@ -291,17 +309,29 @@ export class RedisTransport implements Transport {
     return trimmer.runOnce();
   }
 
+  private to(state: State): void {
+    this.state = state;
+    this.connection.changed();
+  }
+
+  /** `closing` or `closed`: new work is refused. */
+  private get isClosed(): boolean {
+    return this.state.name === 'closing' || this.state.name === 'closed';
+  }
+
+  /** → closing → closed. */
   private async shutdown(): Promise<void> {
-    this.closed = true;
-    this.connection.close();
-    const connected = this.connected ?? (await this.connecting?.catch(() => undefined));
+    const before = this.state;
+    this.to({ name: 'closing', connected: before.name === 'open' ? before.connected : undefined });
+    // A dial in flight sees `closing` and fails: nothing to quit then, but it is waited for.
+    const connected = before.name === 'open' ? before.connected : before.name === 'dialling' ? await before.dialled.catch(() => undefined) : undefined;
     // Subscriptions release their unsettled deliveries while the connection still works.
     await Promise.allSettled([...this.subscriptions].map((subscription) => subscription.close()));
     this.subscriptions.clear();
+    this.to({ name: 'closed' });
     if (!connected) return;
     connected.scheduler.stop();
     connected.trimmer.stop();
-    this.connected = undefined;
     try {
       await withTimeout(connected.client.quit(), 1_000, () => new Error('QUIT unanswered'));
     } catch {
@@ -310,13 +340,17 @@ export class RedisTransport implements Transport {
     connected.client.disconnect();
   }
 
+  /** idle → dialling → open (or back to idle when the dial fails); the connection once open. */
   private open(): Promise<Connected> {
-    if (this.closed) return Promise.reject(new ClosedError('the redis transport is closed'));
-    this.connecting ??= this.dial().catch((error: unknown) => {
-      this.connecting = undefined;
+    const { state } = this;
+    if (state.name === 'closing' || state.name === 'closed') return Promise.reject(new ClosedError('the redis transport is closed'));
+    if (state.name !== 'idle') return state.dialled;
+    const dialled = this.dial().catch((error: unknown) => {
+      if (this.state.name === 'dialling') this.to({ name: 'idle' });
       throw error;
     });
-    return this.connecting;
+    this.to({ name: 'dialling', dialled });
+    return dialled;
   }
 
   private async dial(): Promise<Connected> {
@@ -344,7 +378,8 @@ export class RedisTransport implements Transport {
       if (error instanceof ConnectionError) throw error;
       throw new ConnectionError(`cannot connect to Redis at ${settings.display}: ${safeMessage(error, settings.secrets)}`, { cause: safeError(error, settings.secrets) });
     }
-    if (this.closed) {
+    const { state } = this;
+    if (state.name !== 'dialling') {
       raw.disconnect();
       throw new ClosedError('the redis transport is closed');
     }
@@ -357,7 +392,7 @@ export class RedisTransport implements Transport {
       trimmer: new Trimmer(client, this.keys, options.trim, onError('trimming streams failed')),
       argumentLimit,
     };
-    this.connected = connected;
+    this.to({ name: 'open', dialled: state.dialled, connected });
     return connected;
   }
 
@@ -403,12 +438,13 @@ export class RedisTransport implements Transport {
       logger: this.logger,
       scheduler: connected.scheduler,
       health: this.connection,
-      isOpen: () => this.connected === connected,
+      // Until the transport is closed (its subscriptions closed): settling is then a no-op.
+      isOpen: () => (this.state.name === 'open' || this.state.name === 'closing') && this.state.connected === connected,
     };
   }
 
   private assertOpen(): void {
-    if (this.closed) throw new ClosedError('the redis transport is closed');
+    if (this.isClosed) throw new ClosedError('the redis transport is closed');
   }
 }
 
