@@ -6,16 +6,11 @@
  */
 import { expect } from 'vitest';
 import { z } from 'zod';
-import { defineTopic, handlerSpy, isOmnibusError, type Bus, type TopicBound, type Transport } from '@omnibus/core';
-import { gate, range, uniqueName } from './fixtures.js';
-import type { ContractCase } from './hardening.js';
+import { defineTopic, handlerSpy, isOmnibusError, type Bus, type TopicBound } from '@omnibus/core';
+import { gate, range, uniqueName, type ContractCase } from './fixtures.js';
 
 const Seat = z.object({ n: z.number(), pad: z.string().optional() });
 type Seat = z.infer<typeof Seat>;
-
-const rejects = { check: (t: Transport) => (t.capabilities.boundedTopics?.reject ?? 'none') !== 'none', reason: 'transport declares no reject bound' };
-const dropsOldest = { check: (t: Transport) => (t.capabilities.boundedTopics?.dropOldest ?? 'none') !== 'none', reason: 'transport declares no drop-oldest bound' };
-const rejectsByBytes = { check: (t: Transport) => rejects.check(t) && t.capabilities.boundedTopics?.maxBytes === true, reason: 'transport declares no bound in bytes' };
 
 interface Outcomes {
   readonly accepted: { readonly id: string; readonly n: number }[];
@@ -65,7 +60,7 @@ export const boundedCases: readonly ContractCase[] = [
   {
     name: 'a reject bound refuses the excess of four racing publishers with QUEUE_FULL and stores none of it',
     promise: 'bounded topics: publish beyond the bound rejects at once with QUEUE_FULL and nothing is stored; the bound holds with several publishers',
-    requires: rejects,
+    features: ['boundedReject'],
     async run({ pool, timeoutMs }) {
       const bound = 10;
       const topic = boundedTopic('bound-reject', { maxMessages: bound, overflow: 'reject' });
@@ -93,7 +88,7 @@ export const boundedCases: readonly ContractCase[] = [
   {
     name: 'a drop-oldest bound keeps the newest messages',
     promise: 'bounded topics: overflow drop-oldest discards the oldest waiting messages',
-    requires: dropsOldest,
+    features: ['boundedDropOldest'],
     async run({ pool, timeoutMs }) {
       const topic = boundedTopic('bound-drop', { maxMessages: 5, overflow: 'drop-oldest' });
       const bus = await pool.open();
@@ -110,7 +105,7 @@ export const boundedCases: readonly ContractCase[] = [
   {
     name: 'a reject bound in bytes refuses what does not fit',
     promise: 'bounded topics: maxBytes bounds the bytes kept waiting',
-    requires: rejectsByBytes,
+    features: ['boundedRejectByBytes'],
     async run({ pool, timeoutMs }) {
       const maxBytes = 8 * 1024;
       const topic = boundedTopic('bound-bytes', { maxBytes, overflow: 'reject' });
@@ -139,7 +134,7 @@ export const boundedCases: readonly ContractCase[] = [
   {
     name: 'a delayed retry is never lost when its bounded topic filled up meanwhile',
     promise: 'nothing we ship may lose a message it promised to keep: a retry re-enters a full topic',
-    requires: rejects,
+    features: ['boundedReject'],
     async run({ pool, timeoutMs }) {
       const topic = boundedTopic('bound-retry', { maxMessages: 3, overflow: 'reject' });
       const bus = await pool.open();

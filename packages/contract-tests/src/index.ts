@@ -1,10 +1,12 @@
 export { describeTransportContract } from './contract.js';
 export type { ContractOptions } from './contract.js';
-export { uniqueName, BusPool, gate, range, decorateTransport } from './fixtures.js';
-export type { MakeTransport } from './fixtures.js';
+export { uniqueName, BusPool, gate, range, decorateTransport, features, missingFeature, caseName } from './fixtures.js';
+export type { MakeTransport, ContractCase, CaseContext, CaseRequirement, Feature } from './fixtures.js';
+export { contractCases, publishCases, groupCases, retryCases, primitiveCases, delayedCases, closeCases } from './cases/index.js';
+export type { ContractCaseTable } from './cases/index.js';
 export { hardeningCases } from './hardening.js';
-export type { ContractCase, CaseContext } from './hardening.js';
 export { inspectionCases } from './inspection.js';
+export { operationCases } from './operations.js';
 export { boundedCases } from './bounded.js';
 export { patternCases } from './patterns.js';
 export { transportCases } from './transport-cases.js';

@@ -5,13 +5,10 @@
  */
 import { expect } from 'vitest';
 import { z } from 'zod';
-import { defineTopic, handlerSpy, NonRetryableError, type Bus, type TopicInspection, type Transport } from '@omnibus/core';
-import { gate, range, uniqueName } from './fixtures.js';
-import type { ContractCase } from './hardening.js';
+import { defineTopic, handlerSpy, NonRetryableError, type Bus, type TopicInspection } from '@omnibus/core';
+import { gate, range, uniqueName, type ContractCase } from './fixtures.js';
 
 const Job = z.object({ n: z.number() });
-
-const canInspect = { check: (transport: Transport) => typeof transport.inspect === 'function', reason: 'transport has no inspect()' };
 
 /** Re-read the broker until `accept` holds; the last reading is in the failure message. */
 async function inspectUntil(bus: Bus, topic: string, group: string, accept: (inspection: TopicInspection) => boolean, timeoutMs: number): Promise<TopicInspection> {
@@ -31,7 +28,7 @@ export const inspectionCases: readonly ContractCase[] = [
   {
     name: 'inspect counts messages waiting for a group with no consumer, and none once consumed',
     promise: 'bus.inspect reports depth and lag from the broker itself',
-    requires: canInspect,
+    features: ['inspect'],
     async run({ pool, timeoutMs }) {
       const bus = await pool.open();
       const topic = defineTopic(uniqueName('depth'), Job);
@@ -50,7 +47,7 @@ export const inspectionCases: readonly ContractCase[] = [
   {
     name: 'inspect counts deliveries held by slow handlers as in flight',
     promise: 'bus.inspect reports in-flight deliveries',
-    requires: canInspect,
+    features: ['inspect'],
     async run({ pool, timeoutMs }) {
       const bus = await pool.open();
       const topic = defineTopic(uniqueName('inflight'), Job);
@@ -67,7 +64,7 @@ export const inspectionCases: readonly ContractCase[] = [
   {
     name: 'inspect counts a dead-lettered message',
     promise: 'bus.inspect reports the dead letters of a topic',
-    requires: canInspect,
+    features: ['inspect'],
     async run({ pool, timeoutMs }) {
       const bus = await pool.open();
       const topic = defineTopic(uniqueName('dead-count'), Job);

@@ -5,21 +5,16 @@
  */
 import { expect } from 'vitest';
 import { z } from 'zod';
-import { ConfigError, defineTopic, handlerSpy, type Transport } from '@omnibus/core';
-import { range, uniqueName } from './fixtures.js';
-import type { ContractCase } from './hardening.js';
+import { ConfigError, defineTopic, handlerSpy } from '@omnibus/core';
+import { range, uniqueName, type ContractCase } from './fixtures.js';
 
 const Job = z.object({ n: z.number() });
-
-const canDeleteGroups = { check: (transport: Transport) => typeof transport.deleteGroup === 'function', reason: 'transport has no deleteGroup()' };
-const describesBroker = { check: (transport: Transport) => typeof transport.brokerInfo === 'function', reason: 'transport has no brokerInfo()' };
-const reportsHealth = { check: (transport: Transport) => typeof transport.health === 'function', reason: 'transport has no health()' };
 
 export const operationCases: readonly ContractCase[] = [
   {
     name: 'deleteGroup removes what was kept for the group and nothing of another group',
     promise: 'bus.deleteGroup leaves nothing of the group behind and never touches the topic or another group',
-    requires: canDeleteGroups,
+    features: ['deleteGroup'],
     async run({ pool, timeoutMs }) {
       const bus = await pool.open();
       const topic = defineTopic(uniqueName('delete-group'), Job);
@@ -46,7 +41,7 @@ export const operationCases: readonly ContractCase[] = [
   {
     name: 'deleteGroup is refused while a subscription reads the group',
     promise: 'bus.deleteGroup never pulls a group from under its own consumer',
-    requires: canDeleteGroups,
+    features: ['deleteGroup'],
     async run({ pool, timeoutMs }) {
       const bus = await pool.open();
       const topic = defineTopic(uniqueName('delete-busy'), Job);
@@ -67,7 +62,7 @@ export const operationCases: readonly ContractCase[] = [
   {
     name: 'health says connected once connected and closed once closed',
     promise: 'bus.health reports the connection from the transport itself',
-    requires: reportsHealth,
+    features: ['health'],
     async run({ pool }) {
       const bus = await pool.open();
       const health = bus.health();
@@ -84,7 +79,7 @@ export const operationCases: readonly ContractCase[] = [
   {
     name: 'brokerInfo names the broker and its version as the broker reports them',
     promise: 'omnibus doctor prints the broker and its version',
-    requires: describesBroker,
+    features: ['brokerInfo'],
     async run({ pool }) {
       const bus = await pool.open();
       const info = await bus.transport.brokerInfo?.();

@@ -6,14 +6,12 @@
  */
 import { expect } from 'vitest';
 import { z } from 'zod';
-import { DEAD_LETTER_GROUP, deadLetterTopicOf, defineTopic, handlerSpy, type Message, Signal, type Transport } from '@omnibus/core';
-import { range, uniqueName } from './fixtures.js';
-import type { ContractCase } from './hardening.js';
+import { DEAD_LETTER_GROUP, deadLetterTopicOf, defineTopic, handlerSpy, type Message, Signal } from '@omnibus/core';
+import { range, uniqueName, type ContractCase } from './fixtures.js';
 
 const Job = z.object({ n: z.number() });
 type Job = z.infer<typeof Job>;
 
-const delays = { check: (t: Transport) => t.capabilities.delayedPublish !== 'none', reason: 'transport declares no delayed publish' };
 const fixedRetry = { maxAttempts: 3, backoff: { type: 'fixed' as const, delayMs: 50, jitter: false } };
 
 export const patternCases: readonly ContractCase[] = [
@@ -129,7 +127,7 @@ export const patternCases: readonly ContractCase[] = [
   {
     name: 'deliverAt delivers no earlier than the time given, and a past time at once',
     promise: 'publish deliverAt: scheduled delivery next to delayMs',
-    requires: delays,
+    features: ['delayedPublish'],
     async run({ pool, timeoutMs }) {
       const bus = await pool.open();
       const topic = defineTopic(uniqueName('deliver-at'), Job);
