@@ -3,6 +3,7 @@ import type { Codec } from './codec.js';
 import { Consumer, DEAD_LETTER_GROUP } from './consumer.js';
 import { DEAD_LETTER_HEADROOM_BYTES } from './dead-letter.js';
 import { assertBoundSupported, type TopicBound } from './bound.js';
+import { assertHeaderValues, MAX_CONCURRENCY } from './kit/validation.js';
 import { assertDelayMs, delayUntil } from './delay.js';
 import { ClosedError, ConfigError, MessageTooLargeError, UnsupportedError, ValidationError } from './errors.js';
 import { EnvelopeHeaders, isReservedHeader } from './headers.js';
@@ -46,7 +47,7 @@ export interface BatchItem<TBody> extends PublishOptions {
 
 const SubscribeOptionsSchema = z.strictObject({
   group: z.string(),
-  concurrency: z.number().int().min(1).max(10_000).default(1),
+  concurrency: z.number().int().min(1).max(MAX_CONCURRENCY).default(1),
   retry: RetryPolicySchema.prefault({}),
   deadLetter: z.strictObject({ topic: z.string().optional() }).prefault({}),
   drainTimeoutMs: z.number().int().min(0).optional(),
@@ -230,6 +231,9 @@ export class Bus implements AsyncDisposable {
   async subscribeBatch<TBody, TInput>(topic: Topic<TBody, TInput>, handler: BatchHandler<TBody>, options: SubscribeBatchOptions): Promise<Subscription> {
     this.assertOpen();
     const parsed = parseOptions(SubscribeBatchOptionsSchema, options, 'subscribeBatch options');
+    if (parsed.maxBatch * parsed.concurrency > MAX_CONCURRENCY) {
+      throw new ConfigError('subscribeBatch options.maxBatch', `maxBatch × concurrency (${parsed.maxBatch} × ${parsed.concurrency}) is the number of deliveries held unsettled, at most ${MAX_CONCURRENCY}: lower one of them`);
+    }
     const batcher = new Batcher<TBody>(handler, parsed, { transport: this.settings.transport.name, group: parsed.group, logger: this.settings.logger });
     // Enough deliveries unsettled to fill every batch that may run at once.
     return this.startConsumer(topic, batcher.handle, parsed, parsed.maxBatch * parsed.concurrency, () => batcher.flush());
@@ -384,8 +388,8 @@ export class Bus implements AsyncDisposable {
     if (headers) {
       for (const name in headers) {
         if (isReservedHeader(name)) throw new ConfigError(`headers.${name}`, 'is reserved for Omnibus envelope headers (ce-*, omnibus-*, content-type); choose another name');
-        if (typeof headers[name] !== 'string') throw new ConfigError(`headers.${name}`, 'header values must be strings');
       }
+      assertHeaderValues(headers);
     }
     assertDelayMs(item.delayMs, 'delayMs');
     if (item.deliverAt !== undefined) {

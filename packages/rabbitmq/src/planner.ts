@@ -1,4 +1,4 @@
-import { assertDelayMs, ConfigError, MAX_DELAY_MS, MessageTooLargeError, messageBytesOver, type OutgoingMessage, type TransportMessage } from '@omnibus/core';
+import { assertDelayMs, assertHeaderValues, ConfigError, MAX_DELAY_MS, MessageTooLargeError, messageBytesOver, type OutgoingMessage, type TransportMessage } from '@omnibus/core';
 import type { TopicBounds } from './bound.js';
 import { encodeMessage, reservedHeaderReason, TransportHeaders, type EncodedMessage } from './codec.js';
 import { headerTableBytesOver, MAX_HEADER_TABLE_BYTES, MAX_USER_HEADER_TABLE_BYTES } from './size.js';
@@ -178,9 +178,8 @@ function checkTable(encoded: EncodedMessage, message: OutgoingMessage, index: nu
  */
 function checkHeaders(headers: Readonly<Record<string, string>>): void {
   for (const name in headers) {
-    const value = headers[name];
     const reason = reservedHeaderReason(name);
     if (reason) throw new ConfigError(`headers.${name}`, `header name ${reason}`);
-    if (typeof value !== 'string') throw new ConfigError(`headers.${name}`, 'header values must be strings');
   }
+  assertHeaderValues(headers);
 }

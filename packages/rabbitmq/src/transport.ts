@@ -3,6 +3,7 @@ import {
   ClosedError,
   ConfigError,
   PublishError,
+  assertConcurrency,
   isOmnibusError,
   type Logger,
   type OutgoingMessage,
@@ -123,9 +124,7 @@ class RabbitMQTransport implements Transport {
 
   async subscribe(params: SubscribeParams): Promise<TransportSubscription> {
     this.assertOpen();
-    if (!Number.isInteger(params.concurrency) || params.concurrency < 1) {
-      throw new ConfigError('concurrency', `must be a positive integer, got ${params.concurrency}`);
-    }
+    assertConcurrency(params.concurrency);
     this.deps.names.groupQueue(params.topic, params.group);
     await this.connection.connect();
     const subscription = new RabbitSubscription(params, this.deps, (closed) => this.subscriptions.delete(closed));

@@ -6,3 +6,5 @@
 export { SettleOnce, type SettleState } from './settle-once.js';
 export { withTimeout, pause, exponentialBackoff } from './timing.js';
 export { backoffDelay, type Backoff } from '../backoff.js';
+export { assertConcurrency, assertHeaderValues, MAX_CONCURRENCY } from './validation.js';
+export { assertDelayMs } from '../delay.js';
