@@ -1,5 +1,5 @@
 import type { ConsumeMessage, Options } from 'amqplib';
-import { Headers, type TransportMessage } from '@omnibus/core';
+import { EnvelopeHeaders, type TransportMessage } from '@omnibus/core';
 import { derivedMessageId } from './foreign-id.js';
 
 /**
@@ -24,7 +24,7 @@ export const TransportHeaders = {
   delayBucket: 'omnibus-rabbitmq-delay',
 } as const;
 
-/** Headers RabbitMQ itself adds (dead-lettering, quorum delivery count) or interprets (CC/BCC routing). */
+/** EnvelopeHeaders RabbitMQ itself adds (dead-lettering, quorum delivery count) or interprets (CC/BCC routing). */
 const BROKER_HEADERS = new Set(['x-death', 'x-delivery-count', 'CC', 'BCC']);
 const BROKER_HEADER_PREFIXES = ['x-first-death-', 'x-last-death-'];
 const TRANSPORT_HEADERS = new Set<string>(Object.values(TransportHeaders));
@@ -82,24 +82,24 @@ export function encodeMessage(message: TransportMessage, extra?: Readonly<Record
   else headers[TransportHeaders.id] = id;
   for (const name in source) {
     const value = source[name] as string;
-    if (name === Headers.id) {
+    if (name === EnvelopeHeaders.id) {
       if (idInProperty && value === id) {
         flags += 'i';
         continue;
       }
-    } else if (name === Headers.type) {
+    } else if (name === EnvelopeHeaders.type) {
       if (typeof value === 'string' && fitsShortString(value)) {
         options.type = value;
         flags += 't';
         continue;
       }
-    } else if (name === Headers.contentType) {
+    } else if (name === EnvelopeHeaders.contentType) {
       if (typeof value === 'string' && fitsShortString(value)) {
         options.contentType = value;
         flags += 'c';
         continue;
       }
-    } else if (name === Headers.specVersion) {
+    } else if (name === EnvelopeHeaders.specVersion) {
       if (value === SPEC_VERSION) {
         flags += 'v';
         continue;
@@ -160,10 +160,10 @@ export function decodeMessage(topic: string, raw: ConsumeMessage, origin: Delive
   if (typeof appId === 'string' && appId.startsWith(PROPS_MARKER)) {
     for (let i = PROPS_MARKER.length; i < appId.length; i++) {
       const flag = appId.charCodeAt(i);
-      if (flag === 0x69 /* i */ && typeof messageId === 'string') headers[Headers.id] = messageId;
-      else if (flag === 0x74 /* t */ && typeof properties.type === 'string') headers[Headers.type] = properties.type;
-      else if (flag === 0x63 /* c */ && typeof properties.contentType === 'string') headers[Headers.contentType] = properties.contentType;
-      else if (flag === 0x76 /* v */) headers[Headers.specVersion] = SPEC_VERSION;
+      if (flag === 0x69 /* i */ && typeof messageId === 'string') headers[EnvelopeHeaders.id] = messageId;
+      else if (flag === 0x74 /* t */ && typeof properties.type === 'string') headers[EnvelopeHeaders.type] = properties.type;
+      else if (flag === 0x63 /* c */ && typeof properties.contentType === 'string') headers[EnvelopeHeaders.contentType] = properties.contentType;
+      else if (flag === 0x76 /* v */) headers[EnvelopeHeaders.specVersion] = SPEC_VERSION;
     }
   }
   let key: string | undefined;
