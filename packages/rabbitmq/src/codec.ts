@@ -24,7 +24,7 @@ export const TransportHeaders = {
   delayBucket: 'omnibus-rabbitmq-delay',
 } as const;
 
-/** EnvelopeHeaders RabbitMQ itself adds (dead-lettering, quorum delivery count) or interprets (CC/BCC routing). */
+/** Headers RabbitMQ itself adds (dead-lettering, quorum delivery count) or interprets (CC/BCC routing). */
 const BROKER_HEADERS = new Set(['x-death', 'x-delivery-count', 'CC', 'BCC']);
 const BROKER_HEADER_PREFIXES = ['x-first-death-', 'x-last-death-'];
 const TRANSPORT_HEADERS = new Set<string>(Object.values(TransportHeaders));
