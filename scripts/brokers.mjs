@@ -150,7 +150,7 @@ async function debianClusters() {
 const postgres = {
   name: 'postgres',
   envVar: 'OMNIBUS_TEST_POSTGRES_URL',
-  composeService: undefined, // docker-compose.yml has no PostgreSQL service
+  composeService: 'postgres',
   waitTimeoutMs: 60_000,
   pkg: 'postgresql',
   bin: 'pg_ctl',
