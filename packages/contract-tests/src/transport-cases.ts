@@ -105,14 +105,7 @@ export const transportCases: readonly ContractCase[] = [
       expect(next.deliveries.map((d) => d.message.id)).not.toContain('before');
     },
   },
-];
-
-/**
- * Held back from transportCases until NATS passes it: a delivery released by close() comes back
- * with attempt 1 on nats-server 2.9.10 (deliveredCount not counted for the nak of a close), so a
- * handler that outlives every drain would never reach maxAttempts there.
- */
-export const releaseCountsAttemptCase: ContractCase = {
+  {
     name: 'Transport: close() releases unsettled deliveries for redelivery, with the attempt counted',
     promise: 'TransportSubscription.close: unsettled deliveries are released for redelivery (never acked)',
     async run({ pool, timeoutMs }) {
@@ -134,4 +127,5 @@ export const releaseCountsAttemptCase: ContractCase = {
       const again = second.deliveries.find((d) => d.message.id === 'held');
       expect(again?.attempt).toBeGreaterThanOrEqual(2);
     },
-  };
+  },
+];

@@ -117,10 +117,10 @@ export class PullWorker implements LinkListener, SettleSink {
     if (!this.running) return;
     const pull = this.openPull;
     this.enter({ kind: 'stopped' });
-    // Messages the server sent before it saw the unsubscribe still arrive: they are nak'ed
-    // (redelivered at once) instead of being lost until their ack wait expires.
+    // Messages the server sent before it saw the unsubscribe still arrive: they are buffered and
+    // nak'ed below (redelivered at once) instead of being lost until their ack wait expires.
     if (pull) await withTimeout(this.drainPull(pull), this.settings.requestTimeoutMs, () => new Error('drain timed out')).catch(() => {});
-    await Promise.all(this.buffer.splice(0).map((received) => received.nak()));
+    await this.release(this.buffer.splice(0));
     // Settlements are not confirmed one by one: make sure the server has them.
     await this.settings.link.flush(this.settings.requestTimeoutMs);
   }
@@ -128,12 +128,38 @@ export class PullWorker implements LinkListener, SettleSink {
   /** Stop, and release every unsettled message for redelivery. */
   async close(): Promise<void> {
     await this.stop();
-    await Promise.all([...this.unsettled].map((received) => received.nak()));
+    await this.release([...this.buffer.splice(0), ...this.unsettled]);
     // The acks of handlers that finished since stop(), and these naks, reach the server before close() returns.
     await this.settings.link.flush(this.settings.requestTimeoutMs);
     clearInterval(this.keepAlive);
     this.settings.link.remove(this);
     this.enter({ kind: 'closed' });
+  }
+
+  /**
+   * Nak `messages` (redelivered at once, with the delivery counted). First the server is made to
+   * forget the pull requests this worker left behind: nats-server 2.9 (seen on 2.9.10), redelivering
+   * a nak'ed message while only pull requests whose inbox is gone are waiting, drops those requests
+   * and then "redoes" the message as if it were a new one (`sseq--`): the next pull gets the stream's
+   * last delivered sequence again with delivery count 1, so a release by close() would never be
+   * counted (and the nak'ed message itself waits out its ack wait). A drained pull is such a request
+   * until it expires. A consumer info request drops waiting requests without interest
+   * (processWaiting), so after its answer no stale request of ours is left to hit that path.
+   */
+  private async release(messages: readonly Received[]): Promise<void> {
+    if (messages.length === 0) return;
+    await this.forgetStalePulls();
+    await Promise.all(messages.map((received) => received.nak()));
+  }
+
+  private async forgetStalePulls(): Promise<void> {
+    const { link, stream, consumer, requestTimeoutMs } = this.settings;
+    if (!link.connected || link.nc.isClosed()) return;
+    try {
+      await link.nc.request(`$JS.API.CONSUMER.INFO.${stream}.${consumer}`, undefined, { timeout: requestTimeoutMs });
+    } catch {
+      // No answer: nak anyway (the message is redelivered, at worst with its count not raised).
+    }
   }
 
   settled(received: Received): void {
@@ -263,7 +289,10 @@ export class PullWorker implements LinkListener, SettleSink {
         if (pull.received >= pull.batch) this.finishPull(pull);
       }
       const received = new Received(msg, this.settings.link.epoch, this.settings.link, this);
-      if (!this.running) {
+      if (this.state.kind === 'stopped') {
+        // A late reply of the pull stop() drains: released with the buffer once it is drained.
+        this.buffer.push(received);
+      } else if (!this.running) {
         void received.nak();
       } else if (this.unsettled.size < this.settings.concurrency) {
         this.handOver(received);
