@@ -6,6 +6,8 @@
 //   2. a consumer process drains that backlog, one ack each       → consume msgs/s, peak RSS
 //   3. the same process subscribes to a second topic; messages are
 //      published one at a time at a fixed rate                    → end-to-end latency p50/p99
+//   4. publish M messages to a third topic with one single-message
+//      publish call each, a window of them in flight              → per-message publish msgs/s
 import { setTimeout as sleep } from 'node:timers/promises';
 import { redactUrl } from '@omnibus/core';
 import { cleanup, type KnownRabbitNames } from '../sides/cleanup.js';
@@ -14,7 +16,7 @@ import { queueName } from '../sides/rabbitmq.js';
 import type { Side, SideKind, Target } from '../sides/types.js';
 import { WorkerProcess } from './child.js';
 import type { BenchConfig, BrokerName } from './config.js';
-import { publishAll, publishPaced, type PublishRun } from './measure.js';
+import { publishAll, publishEach, publishPaced, type PublishRun } from './measure.js';
 import { bodyFactory } from './payload.js';
 import { probe } from './probe.js';
 import type { ConsumeResult, LatencyResult } from './protocol.js';
@@ -24,7 +26,10 @@ export interface SideRound {
   readonly round: number;
   /** 1 = ran first in its round. */
   readonly position: number;
+  /** publishBatch (raw: one pipeline / send / window slice per call). */
   publish?: PublishRun;
+  /** One single-message publish call per message (Omnibus: `bus.publish`; raw: `sendOne`). */
+  perMessage?: PublishRun;
   consume?: ConsumeResult;
   latency?: LatencyResult & { publishFailed: number; schedulerLagMs: number };
   error?: string;
@@ -32,11 +37,13 @@ export interface SideRound {
 
 export interface Figures {
   readonly publishMsgsPerSec: number | undefined;
+  readonly perMessagePublishMsgsPerSec: number | undefined;
   readonly consumeMsgsPerSec: number | undefined;
   readonly p50Ms: number | undefined;
   readonly p99Ms: number | undefined;
   readonly peakRssMiB: number | undefined;
   readonly publishCpuUsPerMsg: number | undefined;
+  readonly perMessagePublishCpuUsPerMsg: number | undefined;
   readonly consumeCpuUsPerMsg: number | undefined;
 }
 
@@ -81,11 +88,13 @@ export function mediansOf(rounds: readonly SideRound[]): Figures {
   const lat = (r: SideRound, k: keyof LatencySummary) => (r.latency && !r.latency.timedOut ? r.latency.summary?.[k] : undefined);
   return {
     publishMsgsPerSec: pick((r) => r.publish?.msgsPerSec),
+    perMessagePublishMsgsPerSec: pick((r) => r.perMessage?.msgsPerSec),
     consumeMsgsPerSec: pick((r) => (r.consume && !r.consume.timedOut ? r.consume.msgsPerSec : undefined)),
     p50Ms: pick((r) => lat(r, 'p50Ms')),
     p99Ms: pick((r) => lat(r, 'p99Ms')),
     peakRssMiB: pick((r) => (r.consume ? r.consume.peakRssKiB / 1024 : undefined)),
     publishCpuUsPerMsg: pick((r) => r.publish?.cpuUsPerMsg),
+    perMessagePublishCpuUsPerMsg: pick((r) => r.perMessage?.cpuUsPerMsg),
     consumeCpuUsPerMsg: pick((r) => (r.consume && !r.consume.timedOut ? r.consume.cpuUsPerMsg : undefined)),
   };
 }
@@ -106,13 +115,14 @@ async function runSideRound(ctx: Context, side: Side, round: number, position: n
   const base = `${ctx.marker}-${side.kind === 'raw' ? 'raw' : 'omni'}-r${round}`;
   const throughput: Target = { topic: `${base}-thr`, group: `${base}-g` };
   const latency: Target = { topic: `${base}-lat`, group: `${base}-g` };
-  ctx.rabbitNames.exchanges.push(throughput.topic, latency.topic);
-  ctx.rabbitNames.queues.push(queueName(throughput), queueName(latency));
+  const perMessage: Target = { topic: `${base}-one`, group: `${base}-g` };
+  ctx.rabbitNames.exchanges.push(throughput.topic, latency.topic, perMessage.topic);
+  ctx.rabbitNames.queues.push(queueName(throughput), queueName(latency), queueName(perMessage));
   const makeBody = bodyFactory(config.payloadBytes);
   const latencyCount = config.latencyRate * config.latencySeconds;
   let worker: WorkerProcess | undefined;
   try {
-    for (const target of [throughput, latency]) {
+    for (const target of [throughput, latency, perMessage]) {
       await setupTopic(broker, ctx.url, target.topic, ctx.sideOptions);
       await side.prepare(target);
     }
@@ -149,6 +159,13 @@ async function runSideRound(ctx: Context, side: Side, round: number, position: n
     const l = (await worker.next('latency', latencyTimeoutMs + 30_000)).result;
     result.latency = { ...l, publishFailed: paced.failed, schedulerLagMs: paced.lagMs };
     ctx.log(`  ${side.kind.padEnd(7)} r${round} latency p50 ${l.summary?.p50Ms.toFixed(2)} ms p99 ${l.summary?.p99Ms.toFixed(2)} ms${l.timedOut ? ` TIMED OUT (${l.received}/${latencyCount})` : ''}`);
+
+    // Per-message publishing: one single-message publish call per message, a window in flight.
+    // Its own topic (kept for the group, never consumed); a warm-up of single publishes first (seq -1).
+    const onePublisher = await side.publisher(perMessage);
+    await publishEach(onePublisher, Math.min(1_000, config.perMessageMessages), config.perMessageWindow, () => makeBody(-1));
+    result.perMessage = await publishEach(onePublisher, config.perMessageMessages, config.perMessageWindow, (seq) => makeBody(seq));
+    ctx.log(`  ${side.kind.padEnd(7)} r${round} publish per message ${Math.round(result.perMessage.msgsPerSec)} msg/s, ${result.perMessage.cpuUsPerMsg.toFixed(1)} µs CPU/msg`);
   } catch (error) {
     result.error = errorText(error);
     ctx.log(`  ${side.kind.padEnd(7)} r${round} ERROR ${result.error}`);

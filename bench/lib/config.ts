@@ -26,6 +26,10 @@ export interface BenchConfig {
   readonly batch: number;
   /** Publish calls in flight at once; batch × inflight is the publish window. */
   readonly inflight: number;
+  /** Messages of the per-message publish run (one single-message publish call each). */
+  readonly perMessageMessages: number;
+  /** Single-message publish calls in flight at once in the per-message run. */
+  readonly perMessageWindow: number;
   /** Consumer concurrency: prefetch / COUNT / max ack pending on the raw side, `concurrency` on Omnibus. */
   readonly concurrency: number;
   /** Fixed publish rate of the latency run, messages per second. */
@@ -58,6 +62,10 @@ const HELP = `npm run bench -- [options]
   --payload BYTES     body size                            (BENCH_PAYLOAD, default 1024)
   --batch N           messages per publish call            (BENCH_BATCH, default 500)
   --inflight N        publish calls in flight              (BENCH_INFLIGHT, default 2)
+  --per-message-messages N  messages of the per-message publish run, one publish call each
+                                                           (BENCH_PER_MESSAGE_MESSAGES, default 20000)
+  --per-message-window N    single-message publishes in flight in that run
+                                                           (BENCH_PER_MESSAGE_WINDOW, default 1000)
   --concurrency N     consumer prefetch / concurrency      (BENCH_CONCURRENCY, default 100)
   --rate N            latency run: messages per second     (BENCH_RATE, default 1000)
   --seconds N         latency run: duration                (BENCH_SECONDS, default 5)
@@ -117,6 +125,8 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ben
       payload: { type: 'string' },
       batch: { type: 'string' },
       inflight: { type: 'string' },
+      'per-message-messages': { type: 'string' },
+      'per-message-window': { type: 'string' },
       concurrency: { type: 'string' },
       rate: { type: 'string' },
       seconds: { type: 'string' },
@@ -144,6 +154,8 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ben
     payloadBytes,
     batch: positiveInt('--batch', values.batch ?? env.BENCH_BATCH, 500),
     inflight: positiveInt('--inflight', values.inflight ?? env.BENCH_INFLIGHT, 2),
+    perMessageMessages: positiveInt('--per-message-messages', values['per-message-messages'] ?? env.BENCH_PER_MESSAGE_MESSAGES, 20_000),
+    perMessageWindow: positiveInt('--per-message-window', values['per-message-window'] ?? env.BENCH_PER_MESSAGE_WINDOW, 1_000),
     concurrency: positiveInt('--concurrency', values.concurrency ?? env.BENCH_CONCURRENCY, 100),
     latencyRate: positiveInt('--rate', values.rate ?? env.BENCH_RATE, 1_000),
     latencySeconds: positiveInt('--seconds', values.seconds ?? env.BENCH_SECONDS, 5),

@@ -1,4 +1,5 @@
-// The two ways the benchmark publishes: as fast as the window allows, and at a fixed rate.
+// The ways the benchmark publishes: as fast as the window allows (in batches, or one message per
+// call), and at a fixed rate.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { BenchBody } from './payload.js';
 import { nowUs } from './payload.js';
@@ -43,6 +44,33 @@ export async function publishAll(
   const cpu = process.cpuUsage();
   const t0 = nowUs();
   await Promise.all(Array.from({ length: options.inflight }, lane));
+  const seconds = (nowUs() - t0) / 1e6;
+  return { seconds, msgsPerSec: count / seconds, cpuUsPerMsg: cpuSince(cpu) / count };
+}
+
+/**
+ * Publish seq 0..count-1 with one single-message publish (`sendOne`) per message and `window`
+ * of them unconfirmed at a time: `window` lanes, each awaiting its publish before sending the next
+ * (an application publishing per message under load). Bodies are built inside the timed loop.
+ */
+export async function publishEach(
+  publisher: Publisher,
+  count: number,
+  window: number,
+  makeBody: (seq: number) => BenchBody,
+  seqOffset = 0,
+): Promise<PublishRun> {
+  let next = 0;
+  const lane = async () => {
+    while (next < count) {
+      const seq = next;
+      next += 1;
+      await publisher.sendOne(makeBody(seq + seqOffset));
+    }
+  };
+  const cpu = process.cpuUsage();
+  const t0 = nowUs();
+  await Promise.all(Array.from({ length: Math.min(window, count) }, lane));
   const seconds = (nowUs() - t0) / 1e6;
   return { seconds, msgsPerSec: count / seconds, cpuUsPerMsg: cpuSince(cpu) / count };
 }
