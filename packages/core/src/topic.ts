@@ -15,7 +15,11 @@ export const MAX_TOPIC_NAME_LENGTH = 200;
  * that one's own (`<topic>.dlq.dlq`, where a reader of dead letters fails), within 200.
  */
 export const MAX_DEFINED_TOPIC_NAME_LENGTH = MAX_TOPIC_NAME_LENGTH - 2 * '.dlq'.length;
-/** Group names may not contain dots (NATS durable names). */
+/**
+ * Group names may not contain dots: RabbitMQ queues and Kafka group ids are `<topic>.<group>`,
+ * split back at the last dot (a group `b.c` of topic `a` would share topic `a.b`'s group `c`),
+ * and NATS consumer names cannot hold one. The rule is core's because three transports need it.
+ */
 const GROUP_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,199}$/;
 
 /**

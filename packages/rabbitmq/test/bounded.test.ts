@@ -1,7 +1,7 @@
-import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { isOmnibusError, type Delivery, type OutgoingMessage, type TopicBound, type Transport } from '@omnibus/core';
 import { describeWithBroker } from '@omnibus/test-support';
-import { bytes, cleanupPrefix, deliveryLog, makeTransport, rawConnection, testPrefix, text, uniqueTopic, type Raw } from './helpers.js';
+import { bytes, deliveryLog, text, uniqueTopic, rabbitHarness } from './helpers.js';
 
 /** Outcomes of racing one-message publishes: accepted ids, QUEUE_FULL refusals, anything else. */
 interface Outcomes {
@@ -11,14 +11,9 @@ interface Outcomes {
 }
 
 describeWithBroker('rabbitmq', 'rabbitmq bounded topics', (endpoint) => {
-  const prefix = testPrefix('bound');
-  const transports: Transport[] = [];
-  let raw: Raw;
-  const open = (options: Record<string, unknown> = {}) => {
-    const transport = makeTransport(endpoint.url, { prefix, ...options });
-    transports.push(transport);
-    return transport;
-  };
+  const harness = rabbitHarness(endpoint.url, 'bound');
+  const { prefix } = harness;
+  const open = (options: Record<string, unknown> = {}) => harness.open(options);
   const bounded = async (transport: Transport, topic: string, bound: TopicBound) => {
     await transport.declareTopic?.(topic, { bound });
     return transport;
@@ -41,7 +36,7 @@ describeWithBroker('rabbitmq', 'rabbitmq bounded topics', (endpoint) => {
     return outcomes;
   };
   const queueDepth = async (queue: string): Promise<number | undefined> => {
-    const channel = await raw.channel();
+    const channel = await harness.raw.channel();
     try {
       return (await channel.checkQueue(queue)).messageCount;
     } catch {
@@ -58,16 +53,6 @@ describeWithBroker('rabbitmq', 'rabbitmq bounded topics', (endpoint) => {
     return { promise, release };
   };
 
-  beforeAll(async () => {
-    raw = await rawConnection(endpoint.url);
-  });
-  afterEach(async () => {
-    await Promise.allSettled(transports.splice(0).map((t) => t.close()));
-  });
-  afterAll(async () => {
-    await raw?.close();
-    await cleanupPrefix(endpoint.url, prefix);
-  });
 
   it('keeps a reject bound exactly with 4 racing publishers (overshoot measured and logged)', async () => {
     for (const { bound, each } of [

@@ -1,23 +1,18 @@
-import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
-import { ConfigError, type Transport } from '@omnibus/core';
+import { expect, it } from 'vitest';
+import { ConfigError } from '@omnibus/core';
 import { delayBucket } from '@omnibus/rabbitmq';
 import { describeWithBroker } from '@omnibus/test-support';
-import { bytes, cleanupPrefix, deliveryLog, hasRabbitmqctl, listBindings, makeTransport, rawConnection, testPrefix, uniqueTopic, type Raw } from './helpers.js';
+import { bytes, deliveryLog, hasRabbitmqctl, listBindings, uniqueTopic, rabbitHarness } from './helpers.js';
 
 const message = (topic: string, id: string) => ({ topic, id, key: undefined, headers: {}, body: bytes(id) });
 
 describeWithBroker('rabbitmq', 'rabbitmq deleteGroup', (endpoint) => {
-  const prefix = testPrefix('delgrp');
-  const transports: Transport[] = [];
-  let raw: Raw;
-  const open = () => {
-    const transport = makeTransport(endpoint.url, { prefix, managementUrl: false });
-    transports.push(transport);
-    return transport;
-  };
+  const harness = rabbitHarness(endpoint.url, 'delgrp', { managementUrl: false });
+  const { prefix } = harness;
+  const open = () => harness.open();
   /** The queue's ready count, or 404 when the broker has no such queue (a passive declare creates nothing). */
   const depth = async (queue: string): Promise<number | 404> => {
-    const channel = await raw.channel();
+    const channel = await harness.raw.channel();
     try {
       return (await channel.checkQueue(queue)).messageCount;
     } catch (error) {
@@ -28,16 +23,6 @@ describeWithBroker('rabbitmq', 'rabbitmq deleteGroup', (endpoint) => {
     }
   };
 
-  beforeAll(async () => {
-    raw = await rawConnection(endpoint.url);
-  });
-  afterEach(async () => {
-    await Promise.allSettled(transports.splice(0).map((t) => t.close()));
-  });
-  afterAll(async () => {
-    await raw?.close();
-    await cleanupPrefix(endpoint.url, prefix);
-  });
 
   it("removes the group's queue, bindings and delayed retries, never the topic or another group, and creates nothing when done again", async () => {
     const transport = open();
@@ -61,7 +46,7 @@ describeWithBroker('rabbitmq', 'rabbitmq deleteGroup', (endpoint) => {
     await transport.deleteGroup!(topic, 'gone');
     expect(await depth(gone)).toBe(404);
     expect(await depth(kept)).toBe(3);
-    const channel = await raw.channel();
+    const channel = await harness.raw.channel();
     await channel.checkExchange(exchange); // the topic stays
     await channel.close();
     // The retry comes due and is dropped (routed to the discard queue), never held in its bucket.
@@ -105,7 +90,7 @@ describeWithBroker('rabbitmq', 'rabbitmq deleteGroup', (endpoint) => {
     await subscription.close();
 
     // A consumer of another client (another process) holds the queue: the broker refuses too.
-    const foreign = await raw.channel();
+    const foreign = await harness.raw.channel();
     await foreign.consume(queue, () => {});
     await expect(open().deleteGroup!(topic, 'busy')).rejects.toMatchObject({ constructor: ConfigError, field: 'group' });
     expect(await depth(queue)).toBe(0);

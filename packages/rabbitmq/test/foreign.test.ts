@@ -1,25 +1,20 @@
-import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import type { Options } from 'amqplib';
 import type { Delivery, Transport, TransportSubscription } from '@omnibus/core';
 import { describeWithBroker } from '@omnibus/test-support';
-import { cleanupPrefix, deliveryLog, makeTransport, rawConnection, testPrefix, uniqueTopic, type Raw } from './helpers.js';
+import { deliveryLog, uniqueTopic, rabbitHarness } from './helpers.js';
 
 /**
  * Messages another AMQP client published straight to a topic exchange: without a message-id,
  * and with Omnibus' attempt header and a delivery count of their own.
  */
 describeWithBroker('rabbitmq', 'rabbitmq foreign messages', (endpoint) => {
-  const prefix = testPrefix('foreign');
-  const transports: Transport[] = [];
-  let raw: Raw;
-  const open = (options: Record<string, unknown> = {}) => {
-    const transport = makeTransport(endpoint.url, { prefix, ...options });
-    transports.push(transport);
-    return transport;
-  };
+  const harness = rabbitHarness(endpoint.url, 'foreign');
+  const { prefix } = harness;
+  const open = (options: Record<string, unknown> = {}) => harness.open(options);
   /** Publish as a foreign client would, with a publisher confirm. */
   const publishForeign = async (topic: string, body: string, options: Options.Publish = {}) => {
-    const channel = await raw.model.createConfirmChannel();
+    const channel = await harness.raw.model.createConfirmChannel();
     channel.publish(`${prefix}${topic}`, 'foreign.key', Buffer.from(body), options);
     await channel.waitForConfirms();
     await channel.close();
@@ -31,16 +26,6 @@ describeWithBroker('rabbitmq', 'rabbitmq foreign messages', (endpoint) => {
     return { log, subscription };
   };
 
-  beforeAll(async () => {
-    raw = await rawConnection(endpoint.url);
-  });
-  afterEach(async () => {
-    await Promise.allSettled(transports.splice(0).map((t) => t.close()));
-  });
-  afterAll(async () => {
-    await raw?.close();
-    await cleanupPrefix(endpoint.url, prefix);
-  });
 
   it('gives a message without a message-id a stable id: the same on a broker redelivery and on a nack copy, different for another body', async () => {
     const transport = open();

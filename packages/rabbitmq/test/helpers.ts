@@ -7,6 +7,7 @@ import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import { connect, type Channel, type ChannelModel } from 'amqplib';
+import { afterAll, afterEach, beforeAll } from 'vitest';
 import { Signal, silentLogger, type Delivery, type Logger, type Transport } from '@omnibus/core';
 import { createTransport, type RabbitMQOptionsInput } from '@omnibus/rabbitmq';
 
@@ -164,3 +165,40 @@ export function deliveryLog(settle: (delivery: Delivery) => Promise<void> | void
 
 export const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
 export const text = (body: Uint8Array): string => new TextDecoder().decode(body);
+
+// ---------------------------------------------------------------- per-file harness
+
+/**
+ * What most test files set up the same way: a prefix of their own, a raw connection to look at
+ * the broker, transports opened on that prefix and closed after each test, and everything under
+ * the prefix deleted after the file. Call it inside the describe block.
+ */
+export function rabbitHarness(url: string, label: string, defaults: RabbitMQOptionsInput = {}) {
+  const prefix = testPrefix(label);
+  const transports: Transport[] = [];
+  let raw: Raw | undefined;
+  beforeAll(async () => {
+    raw = await rawConnection(url);
+  });
+  afterEach(async () => {
+    await Promise.allSettled(transports.splice(0).map((t) => t.close()));
+  });
+  afterAll(async () => {
+    await raw?.close();
+    await cleanupPrefix(url, prefix);
+  });
+  return {
+    prefix,
+    /** A transport on the harness' prefix, closed after the test. */
+    open(options: Record<string, unknown> = {}, logger: Logger = silentLogger): Transport {
+      const transport = makeTransport(url, { ...defaults, prefix, ...options }, logger);
+      transports.push(transport);
+      return transport;
+    },
+    /** The raw connection (opened before the first test). */
+    get raw(): Raw {
+      if (!raw) throw new Error('rabbitHarness: the raw connection is opened in beforeAll');
+      return raw;
+    },
+  };
+}

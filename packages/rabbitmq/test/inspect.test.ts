@@ -1,8 +1,8 @@
-import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { ConfigError, type Delivery, type Transport, type TransportInspection } from '@omnibus/core';
 import { createTransport } from '@omnibus/rabbitmq';
 import { describeWithBroker, freePort, recordingLogger } from '@omnibus/test-support';
-import { bytes, cleanupPrefix, deliveryLog, makeTransport, rawConnection, testPrefix, uniqueTopic, type Raw } from './helpers.js';
+import { bytes, deliveryLog, uniqueTopic, rabbitHarness } from './helpers.js';
 
 /** Re-read until `accept` holds: the management API's counters are sampled (every 5 s by default), not our code. */
 async function inspectUntil(transport: Transport, topic: string, group: string, accept: (inspection: TransportInspection) => boolean, timeoutMs = 20_000): Promise<TransportInspection> {
@@ -18,25 +18,10 @@ async function inspectUntil(transport: Transport, topic: string, group: string, 
 const messages = (topic: string, n: number) => Array.from({ length: n }, (_, i) => ({ topic, id: `m-${i}`, key: undefined, headers: {}, body: bytes(String(i)) }));
 
 describeWithBroker('rabbitmq', 'rabbitmq inspect', (endpoint) => {
-  const prefix = testPrefix('insp');
-  const transports: Transport[] = [];
-  let raw: Raw;
-  const open = (options: Record<string, unknown> = {}, logger = recordingLogger()) => {
-    const transport = makeTransport(endpoint.url, { prefix, ...options }, logger);
-    transports.push(transport);
-    return transport;
-  };
+  const harness = rabbitHarness(endpoint.url, 'insp');
+  const { prefix } = harness;
+  const open = (options: Record<string, unknown> = {}, logger = recordingLogger()) => harness.open(options, logger);
 
-  beforeAll(async () => {
-    raw = await rawConnection(endpoint.url);
-  });
-  afterEach(async () => {
-    await Promise.allSettled(transports.splice(0).map((t) => t.close()));
-  });
-  afterAll(async () => {
-    await raw?.close();
-    await cleanupPrefix(endpoint.url, prefix);
-  });
 
   it('counts ready messages exactly at once, unacknowledged ones from the management API as an estimate, and no delayed or lag', async () => {
     const transport = open();
@@ -75,9 +60,9 @@ describeWithBroker('rabbitmq', 'rabbitmq inspect', (endpoint) => {
     const topic = uniqueTopic('unknown');
     expect(await transport.inspect!(topic, 'nobody')).toMatchObject({ delayed: undefined, groups: [{ group: 'nobody', waiting: { value: 0, exact: true }, inFlight: { value: 0, exact: true } }] });
     expect((await transport.inspect!(topic)).groups).toEqual([]);
-    const channel = await raw.channel();
+    const channel = await harness.raw.channel();
     await expect(channel.checkExchange(`${prefix}${topic}`)).rejects.toMatchObject({ code: 404 });
-    const again = await raw.channel();
+    const again = await harness.raw.channel();
     await expect(again.checkQueue(`${prefix}${topic}.nobody`)).rejects.toMatchObject({ code: 404 });
   });
 

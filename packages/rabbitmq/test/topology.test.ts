@@ -1,49 +1,30 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { createBus, defineTopic, handlerSpy, type Transport } from '@omnibus/core';
+import { createBus, defineTopic, handlerSpy } from '@omnibus/core';
 import { describeWithBroker } from '@omnibus/test-support';
 import {
   bytes,
-  cleanupPrefix,
   connectionsNamed,
   deliveryLog,
   hasRabbitmqctl,
   listConsumers,
   listQueues,
-  makeTransport,
-  rawConnection,
-  testPrefix,
   text,
   uniqueTopic,
-  type Raw,
+  rabbitHarness,
 } from './helpers.js';
 
 describeWithBroker('rabbitmq', 'rabbitmq topology', (endpoint) => {
-  const prefix = testPrefix('topo');
-  const transports: Transport[] = [];
-  let raw: Raw;
-  const open = (options: Record<string, unknown> = {}) => {
-    const transport = makeTransport(endpoint.url, { prefix, ...options });
-    transports.push(transport);
-    return transport;
-  };
+  const harness = rabbitHarness(endpoint.url, 'topo');
+  const { prefix } = harness;
+  const open = (options: Record<string, unknown> = {}) => harness.open(options);
 
-  beforeAll(async () => {
-    raw = await rawConnection(endpoint.url);
-  });
-  afterEach(async () => {
-    await Promise.allSettled(transports.splice(0).map((t) => t.close()));
-  });
-  afterAll(async () => {
-    await raw?.close();
-    await cleanupPrefix(endpoint.url, prefix);
-  });
 
   it('declares a durable topic exchange and a durable group queue bound to it', async () => {
     const transport = open();
     const topic = uniqueTopic('orders');
     await transport.ensureGroup(topic, 'billing');
-    const channel = await raw.channel();
+    const channel = await harness.raw.channel();
     // Passive declares fail with 404 when the object is missing.
     await channel.checkExchange(`${prefix}${topic}`);
     const queue = await channel.checkQueue(`${prefix}${topic}.billing`);
@@ -52,7 +33,7 @@ describeWithBroker('rabbitmq', 'rabbitmq topology', (endpoint) => {
     await channel.assertExchange(`${prefix}${topic}`, 'topic', { durable: true });
     await channel.assertQueue(`${prefix}${topic}.billing`, { durable: true });
     // The binding routes everything: a raw (confirmed) publish to the exchange lands in the queue.
-    const confirm = await raw.model.createConfirmChannel();
+    const confirm = await harness.raw.model.createConfirmChannel();
     confirm.publish(`${prefix}${topic}`, 'any.routing.key', Buffer.from('raw'));
     await confirm.waitForConfirms();
     const got = await channel.get(`${prefix}${topic}.billing`, { noAck: true });
@@ -81,7 +62,7 @@ describeWithBroker('rabbitmq', 'rabbitmq topology', (endpoint) => {
     const topic = uniqueTopic('nobody');
     await transport.publish([{ id: 'lost', topic, key: undefined, headers: {}, body: bytes('x') }]);
     await transport.ensureGroup(topic, 'late');
-    const channel = await raw.channel();
+    const channel = await harness.raw.channel();
     expect((await channel.checkQueue(`${prefix}${topic}.late`)).messageCount).toBe(0);
     await channel.close();
   });
@@ -125,8 +106,7 @@ describeWithBroker('rabbitmq', 'rabbitmq topology', (endpoint) => {
   });
 
   it('refuses reserved amq.* names before asking the broker, pointing at options.prefix', async () => {
-    const transport = makeTransport(endpoint.url, { prefix: '', publishTimeoutMs: 20_000 });
-    transports.push(transport);
+    const transport = harness.open({ prefix: '', publishTimeoutMs: 20_000 }); // no prefix: nothing is declared
     const topic = `amq.${uniqueTopic('reserved')}`;
     const refused = { code: 'CONFIG_INVALID', field: 'topic', message: expect.stringContaining('options.prefix') };
     await expect(transport.ensureGroup(topic, 'g1')).rejects.toMatchObject(refused);
