@@ -32,6 +32,7 @@ import { ensureGroups } from './groups.js';
 import { ConnectionHealth, type ConnectionPhase } from './health.js';
 import { inspectTopic } from './inspect.js';
 import { Keys } from './keys.js';
+import { PipelineCoalescer, type JobOutcome } from './publish-coalescer.js';
 import { parseRedisOptions, type RedisOptions } from './options.js';
 import { Scheduler } from './scheduler.js';
 import { scripted, scripts, type PipelineScripts, type ScriptedRedis } from './scripts.js';
@@ -45,9 +46,13 @@ interface Connected {
   readonly client: ScriptedRedis;
   readonly scheduler: Scheduler;
   readonly trimmer: Trimmer;
+  /** Publish calls of one tick share a pipeline (see publish-coalescer.ts). */
+  readonly publishes: PipelineCoalescer<PublishPipeline>;
   /** The server's proto-max-bulk-len (its default when CONFIG GET is not allowed). */
   readonly argumentLimit: number;
 }
+
+type PublishPipeline = ChainableCommander & PipelineScripts;
 
 /** One message of a publish: an XADD of its fields, or (delayed) a scheduled entry. */
 type PublishCommand = { readonly delayMs: number; readonly fields: FieldList; readonly entry?: undefined } | { readonly delayMs: number; readonly entry: Buffer; readonly fields?: undefined };
@@ -128,7 +133,7 @@ export class RedisTransport implements Transport {
       const bytes = messageBytesOver(message, headersJson[index] as string, MAX_MESSAGE_BYTES);
       if (bytes !== undefined) throw new MessageTooLargeError({ topic: message.topic, bytes, limit: MAX_MESSAGE_BYTES, index: messages.length > 1 ? index : undefined });
     }
-    const { client, scheduler, trimmer, argumentLimit } = await this.open();
+    const { client, scheduler, trimmer, argumentLimit, publishes } = await this.open();
     // The commands, built and measured against the server's proto-max-bulk-len before any is sent.
     const commands = messages.map((message, index) => {
       const fields = entryFields(message, undefined, headersJson[index]);
@@ -140,9 +145,34 @@ export class RedisTransport implements Transport {
       }
       return command;
     });
-    // One round trip for the whole batch; each XADD (or scheduling script) replies on its own.
-    const pipeline = client.pipeline() as ChainableCommander & PipelineScripts;
-    let soonestDelay = Number.POSITIVE_INFINITY;
+    // One round trip for the batch, shared with the other publish calls of this tick (see
+    // publish-coalescer.ts); each XADD (or script) replies on its own, and this call settles on its
+    // own replies only.
+    return new Promise<void>((resolve, reject) => {
+      publishes.submit({
+        commands: commands.length,
+        add: (pipeline) => this.queueCommands(pipeline, messages, streams, commands),
+        settle: (outcome) => {
+          if (outcome.replies) {
+            // Redis answered: what was scheduled is due soon, and the topics grew.
+            let soonestDelay = Number.POSITIVE_INFINITY;
+            for (const command of commands) if (command.entry) soonestDelay = Math.min(soonestDelay, command.delayMs);
+            if (soonestDelay !== Number.POSITIVE_INFINITY) scheduler.poke(soonestDelay);
+            for (const message of messages) trimmer.touch(message.topic);
+          }
+          try {
+            this.settlePublish(client, messages, commands, outcome);
+            resolve();
+          } catch (error) {
+            reject(error);
+          }
+        },
+      });
+    });
+  }
+
+  /** The commands of one publish call, on the shared pipeline. */
+  private queueCommands(pipeline: PublishPipeline, messages: readonly OutgoingMessage[], streams: readonly string[], commands: readonly PublishCommand[]): void {
     commands.forEach((command, index) => {
       const stream = streams[index] as string;
       const topic = (messages[index] as OutgoingMessage).topic;
@@ -152,25 +182,27 @@ export class RedisTransport implements Transport {
         // A delayed publish is checked now against a reject bound, and stored when due whatever the topic holds then.
         if (bound?.overflow === 'reject') pipeline.omnibusBoundedSchedule(stream, this.keys.scheduled, bound.maxMessages, this.keys.retryPrefix(topic), command.delayMs, command.entry);
         else pipeline.omnibusSchedule(this.keys.scheduled, command.delayMs, command.entry);
-        soonestDelay = Math.min(soonestDelay, command.delayMs);
       } else if (bound) {
         pipeline.omnibusBoundedAdd(stream, bound.overflow, bound.maxMessages, bound.overflow === 'reject' ? this.keys.retryPrefix(topic) : '', ...command.fields);
       } else {
         pipeline.xadd(stream, '*', ...command.fields);
       }
     });
-    let results: [Error | null, unknown][] | null;
-    try {
-      results = await pipeline.exec();
-    } catch (error) {
-      throw new PublishError(`publishing ${messages.length} message(s) to Redis failed: ${safeMessage(error, this.settings.secrets)}`, {
+  }
+
+  /**
+   * What one publish call's replies mean: returns when every message was stored, throws the
+   * PublishError or QueueFullError of this call otherwise.
+   */
+  private settlePublish(client: ScriptedRedis, messages: readonly OutgoingMessage[], commands: readonly PublishCommand[], outcome: JobOutcome): void {
+    if (outcome.error !== undefined || !outcome.replies) {
+      throw new PublishError(`publishing ${messages.length} message(s) to Redis failed: ${safeMessage(outcome.error, this.settings.secrets)}`, {
         topic: messages[0]?.topic,
-        cause: this.unreachable(client, error),
+        cause: this.unreachable(client, outcome.error),
       });
     }
-    if (soonestDelay !== Number.POSITIVE_INFINITY) scheduler.poke(soonestDelay);
-    for (const message of messages) trimmer.touch(message.topic);
-    if (!results || results.length !== messages.length) {
+    const results = outcome.replies;
+    if (results.length !== commands.length) {
       throw new PublishError(`publishing ${messages.length} message(s) to Redis failed: no reply`, { topic: messages[0]?.topic });
     }
     const failed = results.flatMap(([error], index) => (error ? [{ error, message: messages[index] as OutgoingMessage }] : []));
@@ -390,6 +422,7 @@ export class RedisTransport implements Transport {
       client,
       scheduler: new Scheduler(client, this.keys, options.schedulerIntervalMs, onError('moving scheduled messages failed')),
       trimmer: new Trimmer(client, this.keys, options.trim, onError('trimming streams failed')),
+      publishes: new PipelineCoalescer(() => client.pipeline() as PublishPipeline),
       argumentLimit,
     };
     this.to({ name: 'open', dialled: state.dialled, connected });
