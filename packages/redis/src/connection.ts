@@ -52,9 +52,9 @@ export function connectionSettings(url: string, options: RedisOptions): Connecti
 /** Doublings of the reconnect delay at most: beyond them it stays where it got (or at maxDelayMs). */
 const MAX_DOUBLINGS = 20;
 
-/** `options.reconnect` as a Backoff: doubling from minDelayMs up to maxDelayMs. */
+/** `options.reconnect` as a Backoff: doubling from initialDelayMs up to maxDelayMs. */
 export function reconnectBackoff(options: RedisOptions, { jitter }: { readonly jitter: boolean }): Backoff {
-  return exponentialBackoff(options.reconnect.minDelayMs, options.reconnect.maxDelayMs, { jitter });
+  return exponentialBackoff(options.reconnect.initialDelayMs, options.reconnect.maxDelayMs, { jitter });
 }
 
 /** The delay after `failures` consecutive failures (1-based), doubling at most MAX_DOUBLINGS times. */

@@ -76,11 +76,16 @@ export const RedisOptionsSchema = z
     connectTimeoutMs: ms(1).default(10_000),
     /** A command (publish, ack, ...) without a reply after this long fails; it waits for a reconnect meanwhile. */
     commandTimeoutMs: ms(1).default(15_000),
-    /** Reconnect backoff (exponential with jitter). */
+    /**
+     * Reconnect backoff (exponential with jitter), named as on RabbitMQ: `initialDelayMs` up to
+     * `maxDelayMs`. `minDelayMs` is its former name, still accepted (not both).
+     */
     reconnect: z
-      .object({ minDelayMs: ms(1).default(100), maxDelayMs: ms(1).default(5_000) })
+      .object({ initialDelayMs: ms(1).optional(), minDelayMs: ms(1).optional(), maxDelayMs: ms(1).default(5_000) })
       .strict()
-      .default({ minDelayMs: 100, maxDelayMs: 5_000 }),
+      .refine((r) => r.initialDelayMs === undefined || r.minDelayMs === undefined, { message: 'give initialDelayMs (minDelayMs is its former name), not both', path: ['minDelayMs'] })
+      .transform(({ initialDelayMs, minDelayMs, maxDelayMs }) => ({ initialDelayMs: initialDelayMs ?? minDelayMs ?? 100, maxDelayMs }))
+      .default({ initialDelayMs: 100, maxDelayMs: 5_000 }),
     /**
      * Trim topic streams (never an entry some group still needs); `false`: never trim.
      * (`false` is mapped to `{ enabled: false }` first, so errors name the exact trim field.)

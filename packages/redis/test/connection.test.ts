@@ -24,6 +24,13 @@ describe('redis transport: options', () => {
     expect(() => parseRedisOptions({ blokMs: 5 })).toThrow(/blokMs/);
   });
 
+  it('names the reconnect backoff as RabbitMQ does, and still takes its former name', () => {
+    expect(parseRedisOptions({}).reconnect).toEqual({ initialDelayMs: 100, maxDelayMs: 5_000 });
+    expect(parseRedisOptions({ reconnect: { initialDelayMs: 20, maxDelayMs: 200 } }).reconnect).toEqual({ initialDelayMs: 20, maxDelayMs: 200 });
+    expect(parseRedisOptions({ reconnect: { minDelayMs: 30 } }).reconnect).toEqual({ initialDelayMs: 30, maxDelayMs: 5_000 });
+    expect(() => parseRedisOptions({ reconnect: { initialDelayMs: 20, minDelayMs: 30 } })).toThrow(expect.objectContaining({ field: 'options.reconnect.minDelayMs' }));
+  });
+
   it('documents its defaults', () => {
     expect(parseRedisOptions({})).toMatchObject({ prefix: 'omnibus:', blockMs: 2_000, claimIdleMs: 30_000, trim: { intervalMs: 60_000 } });
   });

@@ -7,7 +7,7 @@ import { Collector } from './helpers/collector.js';
 import { eventually } from './helpers/wait.js';
 import { fast, Harness, message } from './helpers/transports.js';
 
-const reconnect = { minDelayMs: 20, maxDelayMs: 200 };
+const reconnect = { initialDelayMs: 20, maxDelayMs: 200 };
 
 /** health() is local state: re-read it until it says `state` (it has no event to wait on). */
 async function healthUntil(transport: RedisTransport, state: TransportHealth['state'], timeoutMs = 5_000): Promise<TransportHealth> {

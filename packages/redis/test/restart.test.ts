@@ -36,7 +36,7 @@ describeWithBroker('redis', 'redis transport: Redis restart', () => {
 
   it('loses nothing acknowledged as published when Redis crashes and restarts mid-stream', async () => {
     const topic = 'restart';
-    const reconnect = { minDelayMs: 20, maxDelayMs: 200 };
+    const reconnect = { initialDelayMs: 20, maxDelayMs: 200 };
     const consumer = harness.transport({ reconnect, claimIdleMs: 1_000 });
     const received = new Collector();
     await consumer.subscribe(received.params(topic, 'billing', 8));
@@ -73,7 +73,7 @@ describeWithBroker('redis', 'redis transport: Redis restart', () => {
 
   it('keeps pending deliveries and scheduled retries across the crash', async () => {
     const topic = 'restart-pending';
-    const transport = harness.transport({ reconnect: { minDelayMs: 20, maxDelayMs: 200 } });
+    const transport = harness.transport({ reconnect: { initialDelayMs: 20, maxDelayMs: 200 } });
     let held!: (delivery: Delivery) => void;
     const first = new Promise<Delivery>((resolve) => (held = resolve));
     const received = new Collector((delivery) => {
@@ -93,7 +93,7 @@ describeWithBroker('redis', 'redis transport: Redis restart', () => {
 
   it('fails a publish with a PublishError when Redis stays away longer than commandTimeoutMs', async () => {
     const topic = 'restart-down';
-    const transport = harness.transport({ commandTimeoutMs: 300, reconnect: { minDelayMs: 20, maxDelayMs: 100 } });
+    const transport = harness.transport({ commandTimeoutMs: 300, reconnect: { initialDelayMs: 20, maxDelayMs: 100 } });
     await transport.connect();
     await server.stop('SIGKILL');
     try {
@@ -109,7 +109,7 @@ describeWithBroker('redis', 'redis transport: Redis restart', () => {
 
   it('stops promptly while the consumer connection waits to reconnect', async () => {
     const topic = 'restart-stop';
-    const transport = harness.transport({ blockMs: 5_000, reconnect: { minDelayMs: 1_000, maxDelayMs: 1_000 } });
+    const transport = harness.transport({ blockMs: 5_000, reconnect: { initialDelayMs: 1_000, maxDelayMs: 1_000 } });
     const received = new Collector();
     const subscription = await transport.subscribe(received.params(topic, 'billing'));
     await server.stop('SIGKILL');

@@ -89,7 +89,7 @@ export const profiles: Record<FaultTransportName, FaultProfile> = {
       schedulerIntervalMs: 100,
       connectTimeoutMs: 2_000,
       commandTimeoutMs: 30_000,
-      reconnect: { minDelayMs: 50, maxDelayMs: 500 },
+      reconnect: { initialDelayMs: 50, maxDelayMs: 500 },
       ...overrides,
     }),
     publishGivesUpAfter: (ms) => ({ commandTimeoutMs: ms }),
