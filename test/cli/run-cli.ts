@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import { afterAll } from 'vitest';
 import { Signal } from '@omnibus/core';
 
-const ROOT = join(import.meta.dirname, '..', '..');
-const BIN = join(ROOT, 'packages', 'cli', 'src', 'bin.ts');
+export const ROOT = join(import.meta.dirname, '..', '..');
+export const BIN = join(ROOT, 'packages', 'cli', 'src', 'bin.ts');
 const running = new Set<ChildProcess>();
 
 afterAll(() => {

@@ -1,11 +1,12 @@
 // The command line itself, with no broker: bad usage exits 2 with a message that says what to
 // do, --help works on every command, and what memory:// can show in one process. Parsing and help
 // are checked in this process (run-main.ts); one case of each, and everything else, through the bin.
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runCli, TOPICS_FIXTURE } from './run-cli.js';
+import { BIN, ROOT, runCli, TOPICS_FIXTURE } from './run-cli.js';
 import { runMain } from './run-main.js';
 
 const MEMORY = { OMNIBUS_URL: 'memory://' };
@@ -36,6 +37,16 @@ describe.concurrent('omnibus: usage', () => {
     expect(bad.stderr).toMatch(/unknown command 'frobnicate'/);
     expect(help.code).toBe(0);
     expect(help.stdout).toMatch(/^Usage: omnibus dlq replay/);
+  });
+
+  it('a reader that closes the pipe early ends the command quietly (EPIPE is not a crash)', async () => {
+    const child = spawn(process.execPath, ['--conditions=@omnibus/source', '--import', 'tsx', BIN, '--help'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.destroy(); // like `| head -0`: every write of the bin meets a closed pipe
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+    const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
+    expect(stderr).not.toMatch(/EPIPE|Unhandled/);
+    expect(code).toBe(0);
   });
 
   it('without a broker URL, a command that needs one exits 2 and names --url and OMNIBUS_URL', async () => {

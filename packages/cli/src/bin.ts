@@ -18,6 +18,16 @@ const onSignal = (signal: NodeJS.Signals) => {
 process.on('SIGINT', onSignal);
 process.on('SIGTERM', onSignal);
 
+// A reader that stops early (`omnibus tail … | head`, `omnibus --help | head -1`) closes the pipe:
+// that ends the command the way Ctrl-C does, quietly, as for any Unix tool. Without a listener,
+// the EPIPE of the next write was an unhandled 'error' event with a stack trace.
+const onOutputError = (error: NodeJS.ErrnoException) => {
+  if (error.code !== 'EPIPE') throw error;
+  interrupt.abort(new Error('output closed'));
+};
+process.stdout.on('error', onOutputError);
+process.stderr.on('error', onOutputError);
+
 const code = await main(process.argv.slice(2), processIo(interrupt.signal));
 process.exitCode = code;
 // Nothing of a command may keep the process alive after it returned (a client's timer, a socket);
