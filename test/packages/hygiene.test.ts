@@ -12,8 +12,10 @@ interface Manifest {
   type?: string;
   sideEffects?: boolean;
   files?: string[];
+  license?: string;
+  repository?: { type: string; url: string; directory?: string };
   dependencies?: Record<string, string>;
-  exports: Record<string, Record<string, string>>;
+  exports: Record<string, Record<string, string> | string>;
 }
 
 const manifest = (dir: string) => JSON.parse(readFileSync(join(root, 'packages', dir, 'package.json'), 'utf8')) as Manifest;
@@ -24,11 +26,20 @@ describe('package manifests', () => {
     expect(pkg.name).toBe(`@omnibus/${dir}`);
     expect(pkg.type).toBe('module');
     expect(pkg.sideEffects).toBe(false);
-    expect(pkg.files).toEqual(['dist']);
-    const main = pkg.exports['.'];
+    // src ships beside dist: the source maps and the @omnibus/source condition point into it.
+    expect(pkg.files).toEqual(['dist', 'src', 'README.md', 'LICENSE', 'CHANGELOG.md']);
+    const main = pkg.exports['.'] as Record<string, string> | undefined;
     expect(main?.types).toBe('./dist/index.d.ts');
     expect(main?.default).toBe('./dist/index.js');
+    expect(pkg.exports['./package.json']).toBe('./package.json');
     expect(existsSync(join(root, 'packages', dir, main?.['@omnibus/source'] ?? 'missing'))).toBe(true);
+  });
+
+  it.each(packages)('%s ships a LICENSE and says where its sources live', (dir) => {
+    const pkg = manifest(dir);
+    expect(pkg.license).toBe('MIT');
+    expect(existsSync(join(root, 'packages', dir, 'LICENSE'))).toBe(true);
+    expect(pkg.repository?.directory).toBe(`packages/${dir}`);
   });
 
   it.each(packages)('%s has a README for its npm page', (dir) => {
