@@ -1,5 +1,5 @@
 import type { ChannelModel, ConfirmChannel, Message, Options } from 'amqplib';
-import { backoffDelay, ClosedError, ConnectionError, exponentialBackoff, pause, PublishError, QueueFullError, isOmnibusError, type Backoff, type Logger, type TopicBound } from '@omnibus/core';
+import { backoffDelay, ClosedError, ConnectionError, exponentialBackoff, pause, PublishError, SettleOnce, QueueFullError, isOmnibusError, type Backoff, type Logger, type TopicBound } from '@omnibus/core';
 import { describeBound } from './bound.js';
 import { closeChannel, openChannel, type ChannelHandle } from './channels.js';
 import { TransportHeaders } from './codec.js';
@@ -63,7 +63,8 @@ class Batch {
 }
 
 class Pending {
-  settled = false;
+  /** Settled once: by its confirm, a refusal, the deadline or close, whichever comes first. */
+  readonly once = new SettleOnce();
   /** Why it was refused, once settled with a failure. */
   error: Error | undefined;
   /** The channel it was last sent on, until its confirm arrives. */
@@ -208,7 +209,7 @@ export class Publisher {
 
   /** Declare what the items need, then queue them for sending. Retries while the connection is down. */
   private async submit(items: Pending[], failures: number): Promise<void> {
-    const live = items.filter((item) => !item.settled);
+    const live = items.filter((item) => !item.once.done);
     if (live.length === 0) return;
     // Usually one topic: one declaration to await (cached per connection), no map.
     const firstKey = (live[0] as Pending).publish.prepareKey;
@@ -232,7 +233,7 @@ export class Publisher {
       setTimeout(() => void this.submit(live, failures + 1), backoffDelay(this.declareBackoff, failures + 1)).unref();
       return;
     }
-    for (const item of live) if (!item.settled) this.queue.push(item);
+    for (const item of live) if (!item.once.done) this.queue.push(item);
     this.pump();
   }
 
@@ -240,7 +241,7 @@ export class Publisher {
     const handle = this.handle;
     while (handle?.open && !this.awaitingDrain && this.queue.length > 0 && this.windowOpen()) {
       const item = this.queue.shift() as Pending;
-      if (item.settled) continue;
+      if (item.once.done) continue;
       const { publish } = item;
       if (this.brokerMaxBodyBytes !== undefined && publish.content.byteLength > this.brokerMaxBodyBytes) {
         this.fail(item, tooLargeForBroker(publish, this.brokerMaxBodyBytes, this.options.maxMessageBytes));
@@ -305,7 +306,7 @@ export class Publisher {
     if (item.sentOn !== handle) return;
     item.sentOn = undefined;
     this.untrack(item);
-    if (!item.settled) {
+    if (!item.once.done) {
       if (!error) {
         this.channelFailures = 0;
         if (item.returned) this.onReturned(item);
@@ -365,16 +366,14 @@ export class Publisher {
   }
 
   private succeed(item: Pending): void {
-    if (item.settled) return;
-    item.settled = true;
+    if (!item.once.claim()) return;
     this.unsettled.delete(item);
     item.resolve();
     this.notifyIdle();
   }
 
   private fail(item: Pending, error: Error): void {
-    if (item.settled) return;
-    item.settled = true;
+    if (!item.once.claim()) return;
     this.unsettled.delete(item);
     this.untrack(item);
     item.reject(error);

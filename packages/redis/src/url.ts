@@ -1,4 +1,4 @@
-import { ConfigError } from '@omnibus/core';
+import { ConfigError, secretForms as coreSecretForms } from '@omnibus/core';
 
 /** A `redis://` or `rediss://` URL, taken apart without ever putting its password into a text. */
 export interface RedisUrl {
@@ -60,15 +60,9 @@ export function parseRedisUrl(url: string): RedisUrl {
   };
 }
 
-/** Every form of a secret a text could carry: as given, decoded, encoded (the caller's `raw` too). */
+/** Every form in which these secrets may be printed (core's secretForms, for each one given). */
 export function secretForms(...values: (string | undefined)[]): string[] {
-  const forms = new Set<string>();
-  for (const value of values) {
-    if (!value) continue;
-    const decoded = decodeOrKeep(value);
-    for (const form of [value, decoded, encodeURIComponent(value), encodeURIComponent(decoded)]) forms.add(form);
-  }
-  return [...forms];
+  return [...new Set(values.flatMap((value) => (value ? coreSecretForms(value) : [])))];
 }
 
 interface Credentials {

@@ -33,6 +33,16 @@ export class SettleOnce {
     }
   }
 
+  /**
+   * Take the one right to settle, synchronously: true for the first caller, false for every later
+   * one. For settlements that are not a promise (a publish confirm, an in-process queue).
+   */
+  claim(): boolean {
+    if (this.current !== 'open') return false;
+    this.current = 'settled';
+    return true;
+  }
+
   /** Mark settled without running anything (the connection carrying the delivery is gone). */
   abandon(): void {
     this.current = 'settled';

@@ -2,6 +2,7 @@ import { AsyncResource } from 'node:async_hooks';
 import type { TopicBound } from '../bound.js';
 import { QueueFullError } from '../errors.js';
 import type { Delivery, NackOptions, SubscribeParams, TransportMessage } from '../transport.js';
+import { SettleOnce } from '../kit/settle-once.js';
 import { Deque } from './deque.js';
 import type { FaultOptions } from './faults.js';
 
@@ -54,7 +55,7 @@ export class MemoryConsumer {
 }
 
 class MemoryDelivery implements Delivery {
-  private settled = false;
+  private readonly once = new SettleOnce();
   constructor(
     private readonly entry: Entry,
     private readonly consumer: MemoryConsumer,
@@ -83,8 +84,7 @@ class MemoryDelivery implements Delivery {
   }
 
   private settle(): boolean {
-    if (this.settled) return false;
-    this.settled = true;
+    if (!this.once.claim()) return false;
     this.consumer.unsettled.delete(this);
     this.consumer.group.releaseKey(this.entry.message.key);
     queueMicrotask(() => this.consumer.group.dispatch());
