@@ -30,6 +30,16 @@ describe('transport kit', () => {
     expect(ran).toBe(false);
   });
 
+  it('SettleOnce.claim gives the right to settle to the first caller only, and run() after it is a no-op', async () => {
+    const once = new SettleOnce();
+    expect(once.claim()).toBe(true);
+    expect(once.claim()).toBe(false);
+    expect(once.done).toBe(true);
+    let ran = false;
+    await once.run(async () => void (ran = true));
+    expect(ran).toBe(false);
+  });
+
   it('withTimeout rejects with the given error after the deadline and passes a result through before it', async () => {
     await expect(withTimeout(new Promise(() => {}), 20, () => new TimeoutError('too slow'))).rejects.toThrow('too slow');
     await expect(withTimeout(Promise.resolve(7), 1_000, () => new TimeoutError('never'))).resolves.toBe(7);
