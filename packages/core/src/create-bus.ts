@@ -11,6 +11,7 @@ import { redactingLogger } from './redacting-logger.js';
 import { redactingTransport } from './redacting-transport.js';
 import { secretsOf } from './secrets.js';
 import type { Transport, TransportInit, TransportModule } from './transport.js';
+import { isTransportFactory, type TransportFactory } from './transport-factory.js';
 import { parseOptions } from './validate.js';
 
 /** Transport names and the package that implements each (loaded on demand). */
@@ -20,6 +21,8 @@ export const TransportPackages = {
   kafka: '@omnibus/kafka',
   redis: '@omnibus/redis',
   nats: '@omnibus/nats',
+  amqp10: '@omnibus/amqp10',
+  sqs: '@omnibus/sqs',
 } as const;
 
 export type TransportName = keyof typeof TransportPackages;
@@ -34,6 +37,9 @@ const SCHEMES: Record<string, TransportName> = {
   'rediss:': 'redis',
   'nats:': 'nats',
   'tls:': 'nats',
+  'amqp10:': 'amqp10',
+  'amqp10s:': 'amqp10',
+  'sqs:': 'sqs',
 };
 
 const isTransport = (value: unknown): value is Transport =>
@@ -43,10 +49,16 @@ const BusConfigSchema = z
   .object({
     /** Broker URL; its scheme picks the transport. */
     url: z.string().min(1).optional(),
-    /** A transport name (instead of the URL scheme) or a transport instance. */
-    transport: z.union([z.enum(Object.keys(TransportPackages) as [TransportName, ...TransportName[]]), z.custom<Transport>(isTransport, 'expected a transport name or a Transport instance')]).optional(),
-    /** Transport-specific options (see the transport package's README). */
-    options: z.record(z.string(), z.unknown()).default({}),
+    /** A transport name (instead of the URL scheme), a transport factory (`redis({ url })`) or a transport instance. */
+    transport: z
+      .union([
+        z.enum(Object.keys(TransportPackages) as [TransportName, ...TransportName[]]),
+        z.custom<TransportFactory>(isTransportFactory),
+        z.custom<Transport>(isTransport, 'expected a transport name, a transport factory or a Transport instance'),
+      ])
+      .optional(),
+    /** Transport-specific options (see the transport package's README); `{}` when not given (not with a factory). */
+    options: z.record(z.string(), z.unknown()).optional(),
     /** CloudEvents `source` of published messages. */
     source: z.string().min(1).default(`omnibus://${hostname()}`),
     codec: z.custom<Codec>((v) => typeof v === 'object' && v !== null && typeof (v as Codec).encode === 'function' && typeof (v as Codec).decode === 'function', 'expected a Codec').default(jsonCodec),
@@ -57,23 +69,31 @@ const BusConfigSchema = z
   })
   .strict();
 
+/**
+ * The createBus config. A transport factory carries its URL and options itself: `url` or
+ * `options` beside one is a ConfigError naming the field.
+ */
 export type BusConfig = z.input<typeof BusConfigSchema>;
 
 /**
  * Create a bus from a URL (`memory://`, `amqp://…`, `kafka://…`, `redis://…`,
- * `nats://…`) or a config object. The transport package is imported on demand,
- * so swapping brokers is a config change. Connects before resolving.
+ * `nats://…`), a transport factory (`redis({ url, claimIdleMs })`) or a config object.
+ * For a URL the transport package is imported on demand, so swapping brokers is a config
+ * change; a factory's package is imported by the application itself, which bundlers see.
+ * Connects before resolving.
  *
  * Credentials never come out: the secrets of the config (the URL's password or token, in every
  * form it may be printed in, and secret-named options) are scrubbed from every error createBus
  * rejects with, from every error of the transport it creates (see redactingTransport) and from
  * every line the transport and the bus log.
  */
-export async function createBus(config: string | BusConfig = 'memory://'): Promise<Bus> {
-  const input = typeof config === 'string' ? { url: config } : config;
-  const redactor = new Redactor(secretsOf(input));
+export async function createBus(config: string | TransportFactory | BusConfig = 'memory://'): Promise<Bus> {
+  const input: unknown = typeof config === 'string' ? { url: config } : isTransportFactory(config) ? { transport: config } : config;
+  const factory = factoryOf(input);
+  const redactor = new Redactor([...secretsOf(input), ...(factory?.secrets ?? [])]);
   try {
     const parsed = parseOptions(BusConfigSchema, input, 'config');
+    if (isTransportFactory(parsed.transport)) assertFactoryAlone(parsed);
     const logger = redactingLogger(parsed.logger, redactor);
     const transport = await resolveTransport(parsed, logger, redactor);
     if (transport === parsed.transport) await transport.connect();
@@ -103,13 +123,34 @@ async function connectOrClose(transport: Transport): Promise<void> {
 
 type ParsedConfig = z.output<typeof BusConfigSchema>;
 
-/** The transport: a given instance as it is (the caller owns it), else one created from the URL, wrapped to scrub its errors. */
+/** The factory of a config, read before validation so that its secrets are scrubbed from validation errors too. Never throws. */
+function factoryOf(input: unknown): TransportFactory | undefined {
+  try {
+    const transport = typeof input === 'object' && input !== null ? (input as { transport?: unknown }).transport : undefined;
+    return isTransportFactory(transport) ? transport : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A factory holds the URL and the options: the same given beside it would be ignored or contradict it. */
+function assertFactoryAlone(config: ParsedConfig): void {
+  const name = isTransportFactory(config.transport) ? config.transport.name : 'the transport';
+  if (config.url !== undefined) throw new ConfigError('config.url', `give the URL to the transport factory (${name}({ url })), not beside it`);
+  if (config.options !== undefined) throw new ConfigError('config.options', `give the options to the transport factory (${name}({ url, ...options })), not beside it`);
+}
+
+/**
+ * The transport: a given instance as it is (the caller owns it), else one created from a factory
+ * or from the URL, wrapped to scrub its errors (the bus owns those).
+ */
 async function resolveTransport(config: ParsedConfig, logger: Logger, redactor: Redactor): Promise<Transport> {
+  if (isTransportFactory(config.transport)) return redactingTransport(config.transport.create({ logger }), redactor);
   if (isTransport(config.transport)) return config.transport;
   const name = config.transport ?? (config.url ? nameFromUrl(config.url) : undefined);
-  if (!name) throw new ConfigError('config.url', 'give a broker URL (e.g. "memory://", "amqp://host") or a transport name');
+  if (!name) throw new ConfigError('config.url', 'give a broker URL (e.g. "memory://", "amqp://host"), a transport factory or a transport name');
   const url = config.url ?? `${name}://`;
-  const init: TransportInit = { url, options: config.options, logger };
+  const init: TransportInit = { url, options: config.options ?? {}, logger };
   if (name === 'memory') return redactingTransport(createMemoryTransport(init), redactor);
   const module = await loadTransportModule(name);
   return redactingTransport(module.createTransport(init), redactor);

@@ -1,5 +1,7 @@
 export { createBus, loadTransportModule, TransportPackages } from './create-bus.js';
 export type { BusConfig, TransportName } from './create-bus.js';
+export { isTransportFactory, transportFactory, TRANSPORT_FACTORY_KIND } from './transport-factory.js';
+export type { TransportFactory, TransportFactoryInit } from './transport-factory.js';
 export { Bus, deadLetterTopicName, deadLetterTopicOf, DEAD_LETTER_GROUP } from './bus.js';
 export type { PublishOptions, BatchItem, SubscribeOptions, SubscribeBatchOptions, Subscription, BusSettings } from './bus.js';
 export type { BatchHandler, BatchContext } from './batch.js';
@@ -69,6 +71,7 @@ export type {
 } from './transport.js';
 export { createMemoryTransport, createMemoryBroker, memoryCapabilities } from './memory/memory-transport.js';
 export type { MemoryTransportOptions } from './memory/memory-transport.js';
+export { memory } from './memory/memory-factory.js';
 export { MemoryBroker } from './memory/memory-broker.js';
 export { handlerSpy, capturePublished } from './testing/handler-spy.js';
 export type { HandlerSpy, SpyCall, SpyOutcome, PublishedCapture } from './testing/handler-spy.js';

@@ -7,6 +7,8 @@ export function createTransport(init: TransportInit): Transport {
 }
 
 export { KafkaTransport } from './kafka-transport.js';
+export { kafka } from './factory.js';
+export type { KafkaFactoryConfig } from './factory.js';
 export type { DriverFactory } from './kafka-transport.js';
 export { KafkaOptionsSchema } from './options.js';
 export type { KafkaOptions, KafkaOptionsInput } from './options.js';

@@ -1,4 +1,6 @@
 export { createTransport } from './transport.js';
+export { rabbitmq } from './factory.js';
+export type { RabbitMQFactoryConfig } from './factory.js';
 export { RabbitMQOptionsSchema } from './options.js';
 export type { RabbitMQOptions, RabbitMQOptionsInput } from './options.js';
 export { rabbitmqCapabilities } from './capabilities.js';
