@@ -1,13 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { ChainableCommander } from 'ioredis';
 import {
   ClosedError,
   ConfigError,
   ConnectionError,
-  MessageTooLargeError,
-  PublishError,
-  QueueFullError,
   type Logger,
   type OutgoingMessage,
   type SubscribeParams,
@@ -20,11 +16,9 @@ import {
   type TopicSettings,
   withTimeout,
 } from '@omnibus/core';
-import { refusalOf, TopicBounds, type Refusal } from './bound.js';
+import { TopicBounds } from './bound.js';
 import { redisCapabilities } from './capabilities.js';
-import { encodeScheduled, entryFields, type FieldList } from './codec.js';
-import { DEFAULT_ARGUMENT_LIMIT, largestArgumentOver, MAX_MESSAGE_BYTES, messageBytesOver, WORST_CASE_ARGUMENT_BYTES } from './size.js';
-import { scheduledDelay } from './delay.js';
+import { DEFAULT_ARGUMENT_LIMIT, WORST_CASE_ARGUMENT_BYTES } from './size.js';
 import { connectClient, connectionSettings, createClient, type ConnectionSettings } from './connection.js';
 import { safeError, safeMessage } from './safe-error.js';
 import { deleteGroup } from './delete-group.js';
@@ -32,30 +26,21 @@ import { ensureGroups } from './groups.js';
 import { ConnectionHealth, type ConnectionPhase } from './health.js';
 import { inspectTopic } from './inspect.js';
 import { Keys } from './keys.js';
-import { PipelineCoalescer, type JobOutcome } from './publish-coalescer.js';
+import { PipelineCoalescer } from './publish-coalescer.js';
 import { parseRedisOptions, type RedisOptions } from './options.js';
+import { RedisPublisher, unreachable, type PublishConnection, type PublishPipeline } from './publisher.js';
 import { Scheduler } from './scheduler.js';
-import { scripted, scripts, type PipelineScripts, type ScriptedRedis } from './scripts.js';
+import { scripted, scripts, type ScriptedRedis } from './scripts.js';
 import { RedisSubscription, type SubscriptionContext } from './subscription.js';
 import { Trimmer } from './trimmer.js';
 
 /** XAUTOCLAIM with its cursor semantics needs Redis 6.2. */
 const MIN_REDIS_VERSION = [6, 2] as const;
 
-interface Connected {
-  readonly client: ScriptedRedis;
+interface Connected extends PublishConnection {
   readonly scheduler: Scheduler;
   readonly trimmer: Trimmer;
-  /** Publish calls of one tick share a pipeline (see publish-coalescer.ts). */
-  readonly publishes: PipelineCoalescer<PublishPipeline>;
-  /** The server's proto-max-bulk-len (its default when CONFIG GET is not allowed). */
-  readonly argumentLimit: number;
 }
-
-type PublishPipeline = ChainableCommander & PipelineScripts;
-
-/** One message of a publish: an XADD of its fields, or (delayed) a scheduled entry. */
-type PublishCommand = { readonly delayMs: number; readonly fields: FieldList; readonly entry?: undefined } | { readonly delayMs: number; readonly entry: Buffer; readonly fields?: undefined };
 
 /**
  * Where the transport is; each transition is one method:
@@ -88,6 +73,7 @@ export class RedisTransport implements Transport {
   private readonly logger: Logger;
   /** Bounded topics declared by core (declareTopic), applied by every publish to them. */
   private readonly bounds = new TopicBounds();
+  private readonly publisher: RedisPublisher;
   /** Distinguishes this transport's consumers from other transports of the same process. */
   private readonly instance = randomBytes(3).toString('hex');
   private readonly subscriptions = new Set<RedisSubscription>();
@@ -104,6 +90,7 @@ export class RedisTransport implements Transport {
     this.settings = connectionSettings(init.url, this.options);
     this.keys = new Keys(this.options.prefix);
     this.logger = init.logger;
+    this.publisher = new RedisPublisher(this.keys, this.bounds, this.settings);
   }
 
   async connect(): Promise<void> {
@@ -123,118 +110,9 @@ export class RedisTransport implements Transport {
   async publish(messages: readonly OutgoingMessage[]): Promise<void> {
     this.assertOpen();
     if (messages.length === 0) return;
-    // Headers are serialised once, for the size check and the entry.
-    const headersJson = messages.map((message) => JSON.stringify(message.headers));
-    // Everything is checked before anything is sent: a bad message fails the batch, none is stored.
-    const delays = messages.map((message, index) => scheduledDelay(message.delayMs, messages.length > 1 ? `messages[${index}].delayMs` : 'delayMs'));
-    const streams = messages.map((message) => this.keys.topic(message.topic));
-    for (let index = 0; index < messages.length; index += 1) {
-      const message = messages[index] as OutgoingMessage;
-      const bytes = messageBytesOver(message, headersJson[index] as string, MAX_MESSAGE_BYTES);
-      if (bytes !== undefined) throw new MessageTooLargeError({ topic: message.topic, bytes, limit: MAX_MESSAGE_BYTES, index: messages.length > 1 ? index : undefined });
-    }
-    const { client, scheduler, trimmer, argumentLimit, publishes } = await this.open();
-    // The commands, built and measured against the server's proto-max-bulk-len before any is sent.
-    const commands = messages.map((message, index) => {
-      const fields = entryFields(message, undefined, headersJson[index]);
-      const delayMs = delays[index] as number;
-      const command: PublishCommand = delayMs > 0 ? { delayMs, entry: encodeScheduled(streams[index] as string, fields) } : { delayMs, fields };
-      const largest = largestArgumentOver(command.entry ? [command.entry] : command.fields, argumentLimit);
-      if (largest !== undefined) {
-        throw new MessageTooLargeError({ topic: message.topic, bytes: largest, limit: argumentLimit, index: messages.length > 1 ? index : undefined, what: `the encoded entry of ${messages.length > 1 ? `message ${index} of the batch` : 'the message'}`, hint: " (this Redis's proto-max-bulk-len)" });
-      }
-      return command;
-    });
-    // One round trip for the batch, shared with the other publish calls of this tick (see
-    // publish-coalescer.ts); each XADD (or script) replies on its own, and this call settles on its
-    // own replies only.
-    return new Promise<void>((resolve, reject) => {
-      publishes.submit({
-        commands: commands.length,
-        add: (pipeline) => this.queueCommands(pipeline, messages, streams, commands),
-        settle: (outcome) => {
-          if (outcome.replies) {
-            // Redis answered: what was scheduled is due soon, and the topics grew.
-            let soonestDelay = Number.POSITIVE_INFINITY;
-            for (const command of commands) if (command.entry) soonestDelay = Math.min(soonestDelay, command.delayMs);
-            if (soonestDelay !== Number.POSITIVE_INFINITY) scheduler.poke(soonestDelay);
-            for (const message of messages) trimmer.touch(message.topic);
-          }
-          try {
-            this.settlePublish(client, messages, commands, outcome);
-            resolve();
-          } catch (error) {
-            reject(error);
-          }
-        },
-      });
-    });
-  }
-
-  /** The commands of one publish call, on the shared pipeline. */
-  private queueCommands(pipeline: PublishPipeline, messages: readonly OutgoingMessage[], streams: readonly string[], commands: readonly PublishCommand[]): void {
-    commands.forEach((command, index) => {
-      const stream = streams[index] as string;
-      const topic = (messages[index] as OutgoingMessage).topic;
-      // Retries never come here (they go to a group's redelivery stream): a bound refuses user publishes only.
-      const bound = this.bounds.of(topic);
-      if (command.entry) {
-        // A delayed publish is checked now against a reject bound, and stored when due whatever the topic holds then.
-        if (bound?.overflow === 'reject') pipeline.omnibusBoundedSchedule(stream, this.keys.scheduled, bound.maxMessages, this.keys.retryPrefix(topic), command.delayMs, command.entry);
-        else pipeline.omnibusSchedule(this.keys.scheduled, command.delayMs, command.entry);
-      } else if (bound) {
-        pipeline.omnibusBoundedAdd(stream, bound.overflow, bound.maxMessages, bound.overflow === 'reject' ? this.keys.retryPrefix(topic) : '', ...command.fields);
-      } else {
-        pipeline.xadd(stream, '*', ...command.fields);
-      }
-    });
-  }
-
-  /**
-   * What one publish call's replies mean: returns when every message was stored, throws the
-   * PublishError or QueueFullError of this call otherwise.
-   */
-  private settlePublish(client: ScriptedRedis, messages: readonly OutgoingMessage[], commands: readonly PublishCommand[], outcome: JobOutcome): void {
-    if (outcome.error !== undefined || !outcome.replies) {
-      throw new PublishError(`publishing ${messages.length} message(s) to Redis failed: ${safeMessage(outcome.error, this.settings.secrets)}`, {
-        topic: messages[0]?.topic,
-        cause: this.unreachable(client, outcome.error),
-      });
-    }
-    const results = outcome.replies;
-    if (results.length !== commands.length) {
-      throw new PublishError(`publishing ${messages.length} message(s) to Redis failed: no reply`, { topic: messages[0]?.topic });
-    }
-    const failed = results.flatMap(([error], index) => (error ? [{ error, message: messages[index] as OutgoingMessage }] : []));
-    const first = failed[0];
-    if (first) {
-      throw new PublishError(
-        `Redis refused ${failed.length} of ${messages.length} message(s) (the others were accepted), first ${first.message.id} to "${first.message.topic}": ${safeMessage(first.error, this.settings.secrets)}`,
-        { topic: first.message.topic, cause: this.unreachable(client, first.error) },
-      );
-    }
-    // Refused for lack of room: a QueueFullError, final (never retried here: room comes only from consumers).
-    const refused = results.flatMap(([, reply], index) => {
-      const refusal = refusalOf(reply);
-      return refusal ? [{ refusal, message: messages[index] as OutgoingMessage }] : [];
-    });
-    const firstRefused = refused[0];
-    if (firstRefused) {
-      const { message } = firstRefused;
-      const detail = describeRefusal(this.bounds.of(message.topic)?.maxMessages, firstRefused.refusal);
-      const which = messages.length > 1 ? `${refused.length} of ${messages.length} message(s) refused, the others stored; first ${message.id}: ` : '';
-      throw new QueueFullError(message.topic, `${which}${detail}`);
-    }
-  }
-
-  /**
-   * The cause of a failed publish, scrubbed: wrapped in a ConnectionError when the client is not
-   * connected (a timeout then means "unreachable").
-   */
-  private unreachable(client: { status: string }, error: unknown): Error {
-    const cause = safeError(error, this.settings.secrets);
-    if (client.status === 'ready') return cause;
-    return new ConnectionError(`Redis at ${this.settings.display} is unreachable (client ${client.status})`, { cause });
+    // Checked before the connection is waited for: a bad message fails at once, none is stored.
+    const checked = this.publisher.check(messages);
+    return this.publisher.send(await this.open(), checked);
   }
 
   async ensureGroup(topic: string, group: string): Promise<void> {
@@ -287,7 +165,7 @@ export class RedisTransport implements Transport {
     try {
       return await inspectTopic(client, this.keys, topic, group);
     } catch (error) {
-      throw new ConnectionError(`inspecting topic "${topic}" in Redis failed: ${safeMessage(error, this.settings.secrets)}`, { cause: this.unreachable(client, error) });
+      throw new ConnectionError(`inspecting topic "${topic}" in Redis failed: ${safeMessage(error, this.settings.secrets)}`, { cause: unreachable(client, error, this.settings) });
     }
   }
 
@@ -307,7 +185,7 @@ export class RedisTransport implements Transport {
     try {
       await deleteGroup(client, this.keys, topic, group);
     } catch (error) {
-      throw new ConnectionError(`deleting group "${group}" of topic "${topic}" in Redis failed: ${safeMessage(error, this.settings.secrets)}`, { cause: this.unreachable(client, error) });
+      throw new ConnectionError(`deleting group "${group}" of topic "${topic}" in Redis failed: ${safeMessage(error, this.settings.secrets)}`, { cause: unreachable(client, error, this.settings) });
     }
   }
 
@@ -479,8 +357,4 @@ export class RedisTransport implements Transport {
   private assertOpen(): void {
     if (this.isClosed) throw new ClosedError('the redis transport is closed');
   }
-}
-
-function describeRefusal(maxMessages: number | undefined, refusal: Refusal): string {
-  return `at most ${maxMessages ?? '?'} messages waiting for a group; group "${refusal.group}" has ${refusal.waiting}`;
 }
