@@ -1,17 +1,16 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { Topic } from '@omnibus/core';
-import type { z } from 'zod';
+import type { StandardSchemaV1, Topic } from '@omnibus/core';
 import { UsageError } from './exit-codes.js';
 
-/** A topic of a `--topics` module: one with a zod schema, as `defineTopic` makes it. */
-export type SchemaTopic = Topic<unknown, unknown> & { readonly schema: z.ZodType };
+/** A topic of a `--topics` module: one with a schema (any Standard Schema: zod, valibot, arktype), as `defineTopic` makes it. */
+export type SchemaTopic = Topic<unknown, unknown> & { readonly schema: StandardSchemaV1 };
 
 const isSchemaTopic = (value: unknown): value is SchemaTopic => {
   if (typeof value !== 'object' || value === null) return false;
-  const candidate = value as { name?: unknown; schema?: { safeParse?: unknown; _zod?: unknown } };
-  return typeof candidate.name === 'string' && typeof candidate.schema?.safeParse === 'function' && candidate.schema._zod !== undefined;
+  const candidate = value as { name?: unknown; schema?: { '~standard'?: { validate?: unknown } } };
+  return typeof candidate.name === 'string' && typeof candidate.schema?.['~standard']?.validate === 'function';
 };
 
 /**
@@ -39,7 +38,7 @@ export async function loadTopics(path: string, cwd: string = process.cwd()): Pro
     for (const inner of Array.isArray(value) ? value : Object.values(value)) visit(inner, depth + 1);
   };
   for (const value of Object.values(module)) visit(value, 0);
-  if (found.size === 0) throw new UsageError(`--topics ${path}: the module exports no topic (export the values of defineTopic(name, zodSchema))`);
+  if (found.size === 0) throw new UsageError(`--topics ${path}: the module exports no topic (export the values of defineTopic(name, schema))`);
   return [...found.values()].sort((a, b) => a.name.localeCompare(b.name));
 }
 

@@ -1,23 +1,32 @@
-import { z } from 'zod';
 import { MAX_DELAY_MS } from './delay.js';
+import { boolean, discriminated, literal, number, type OutputOf, strictObject, withDefault, withInput } from './options/rules.js';
 
-export const BackoffSchema = z.discriminatedUnion('type', [
-  z.strictObject({
-    type: z.literal('fixed'),
-    delayMs: z.number().int().min(0).max(MAX_DELAY_MS).default(1_000),
-    jitter: z.boolean().default(false),
-  }),
-  z.strictObject({
-    type: z.literal('exponential'),
-    initialDelayMs: z.number().int().min(0).max(MAX_DELAY_MS).default(100),
-    maxDelayMs: z.number().int().min(0).max(MAX_DELAY_MS).default(30_000),
-    factor: z.number().min(1).default(2),
-    jitter: z.boolean().default(true),
-  }),
-]);
+const delay = number({ int: true, min: 0, max: MAX_DELAY_MS });
 
-export type BackoffInput = z.input<typeof BackoffSchema>;
-export type Backoff = z.output<typeof BackoffSchema>;
+/** Backoff as a user writes it: every field but `type` has a default. */
+export type BackoffInput =
+  | { readonly type: 'fixed'; readonly delayMs?: number; readonly jitter?: boolean }
+  | { readonly type: 'exponential'; readonly initialDelayMs?: number; readonly maxDelayMs?: number; readonly factor?: number; readonly jitter?: boolean };
+
+const backoffRule = discriminated('type', {
+  fixed: strictObject({
+    type: literal('fixed'),
+    delayMs: withDefault(delay, 1_000),
+    jitter: withDefault(boolean, false),
+  }),
+  exponential: strictObject({
+    type: literal('exponential'),
+    initialDelayMs: withDefault(delay, 100),
+    maxDelayMs: withDefault(delay, 30_000),
+    factor: withDefault(number({ min: 1 }), 2),
+    jitter: withDefault(boolean, true),
+  }),
+});
+
+export type Backoff = OutputOf<typeof backoffRule>;
+
+/** Checks a backoff (a Standard Schema: `parseOptions(BackoffSchema, input, 'backoff')`). */
+export const BackoffSchema = withInput<BackoffInput, Backoff>(backoffRule);
 
 /**
  * Delay before the attempt after `failedAttempt` (1-based). Jitter is "equal

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { number, type OutputOf, strictObject, withDefault } from './options/rules.js';
 import { safeString } from './describe-error.js';
 import { ConfigError } from './errors.js';
 import type { Logger } from './logger.js';
@@ -19,11 +19,13 @@ export interface BatchContext {
 
 export type BatchHandler<TBody> = (messages: readonly Message<TBody>[], context: BatchContext) => Promise<void> | void;
 
-export const BatchOptionsSchema = z.strictObject({
-  maxBatch: z.number().int().min(1).max(10_000).default(100),
-  maxWaitMs: z.number().int().min(0).max(3_600_000).default(100),
-  concurrency: z.number().int().min(1).max(1_000).default(1),
+export const BatchOptionsSchema = strictObject({
+  maxBatch: withDefault(number({ int: true, min: 1, max: 10_000 }), 100),
+  maxWaitMs: withDefault(number({ int: true, min: 0, max: 3_600_000 }), 100),
+  concurrency: withDefault(number({ int: true, min: 1, max: 1_000 }), 1),
 });
+
+type BatchOptions = OutputOf<typeof BatchOptionsSchema>;
 
 type Mark = { readonly kind: 'retry'; readonly delayMs: number | undefined } | { readonly kind: 'dead-letter'; readonly reason: string };
 
@@ -51,7 +53,7 @@ export class Batcher<TBody> {
 
   constructor(
     private readonly handler: BatchHandler<TBody>,
-    private readonly options: z.output<typeof BatchOptionsSchema>,
+    private readonly options: BatchOptions,
     private readonly describe: { readonly transport: string; readonly group: string; readonly logger: Logger },
   ) {}
 

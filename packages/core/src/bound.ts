@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { number, oneOf, optional, refine, strictObject } from './options/rules.js';
 import { ConfigError, UnsupportedError } from './errors.js';
 import type { Support, TransportCapabilities } from './transport.js';
 import { parseOptions } from './validate.js';
@@ -37,13 +37,15 @@ export interface TopicSettings {
   readonly bound?: TopicBound | undefined;
 }
 
-const TopicBoundSchema = z
-  .strictObject({
-    maxMessages: z.number().int().min(1).max(2 ** 31 - 1).optional(),
-    maxBytes: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER).optional(),
-    overflow: z.enum(['reject', 'drop-oldest']),
-  })
-  .refine((b) => b.maxMessages !== undefined || b.maxBytes !== undefined, { message: 'give maxMessages, maxBytes or both' });
+const TopicBoundSchema = refine(
+  strictObject({
+    maxMessages: optional(number({ int: true, min: 1, max: 2 ** 31 - 1 })),
+    maxBytes: optional(number({ int: true, min: 1, max: Number.MAX_SAFE_INTEGER })),
+    overflow: oneOf(['reject', 'drop-oldest']),
+  }),
+  (b) => b.maxMessages !== undefined || b.maxBytes !== undefined,
+  'give maxMessages, maxBytes or both',
+);
 
 /** Validate a user's bound (a ConfigError naming the field otherwise). */
 export function parseTopicBound(input: unknown, field = 'bound'): TopicBound {

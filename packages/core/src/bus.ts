@@ -23,7 +23,8 @@ import { RetryPolicySchema, type RetryPolicyInput } from './retry.js';
 import { assertGroupName, assertTopicName, MAX_TOPIC_NAME_LENGTH, rawTopic, type Topic } from './topic.js';
 import type { OutgoingMessage, Transport } from './transport.js';
 import { parseOptions } from './validate.js';
-import { z } from 'zod';
+import { number, optional, type OutputOf, strictObject, string, withDefault } from './options/rules.js';
+import { checkBody, type Checked } from './schema-validation.js';
 
 export interface PublishOptions {
   /** Partitioning / ordering key. */
@@ -45,18 +46,24 @@ export interface BatchItem<TBody> extends PublishOptions {
   readonly body: TBody;
 }
 
-const SubscribeOptionsSchema = z.strictObject({
-  group: z.string(),
-  concurrency: z.number().int().min(1).max(MAX_CONCURRENCY).default(1),
-  retry: RetryPolicySchema.prefault({}),
-  deadLetter: z.strictObject({ topic: z.string().optional() }).prefault({}),
-  drainTimeoutMs: z.number().int().min(0).optional(),
-  rateLimit: RateLimitSchema.optional(),
-  idempotency: IdempotencyOptionsSchema.optional(),
+const group = string;
+const commonSubscribeOptions = {
+  retry: withDefault(RetryPolicySchema, {}),
+  deadLetter: withDefault(strictObject({ topic: optional(string) }), {}),
+  drainTimeoutMs: optional(number({ int: true, min: 0 })),
+  rateLimit: optional(RateLimitSchema),
+};
+
+// Keys in this order: the first bad one is the field a ConfigError names.
+const SubscribeOptionsSchema = strictObject({
+  group,
+  concurrency: withDefault(number({ int: true, min: 1, max: MAX_CONCURRENCY }), 1),
+  ...commonSubscribeOptions,
+  idempotency: optional(IdempotencyOptionsSchema),
 });
 
 // A batch subscription's concurrency counts batches; idempotency is per message, which a batch handler does not have.
-const SubscribeBatchOptionsSchema = SubscribeOptionsSchema.omit({ concurrency: true, idempotency: true }).extend(BatchOptionsSchema.shape);
+const SubscribeBatchOptionsSchema = strictObject({ group, ...commonSubscribeOptions, ...BatchOptionsSchema.shape });
 
 export interface SubscribeOptions {
   /** Durable group: fan-out across groups, competing consumers within one. */
@@ -172,23 +179,42 @@ export class Bus implements AsyncDisposable {
 
   /** publish and publishBatch: `result` picks what the caller gets from the ids (no extra promise per call). */
   private publishItems<TInput, TResult>(topic: Topic<unknown, TInput>, items: readonly BatchItem<TInput>[], result: (ids: string[]) => TResult): Promise<TResult> {
+    let pending: Promise<void>[] | undefined;
     try {
       this.assertOpen();
       const many = items.length > 1;
       let delayed = false;
       for (let index = 0; index < items.length; index++) {
         const item = items[index] as BatchItem<TInput>;
-        this.check(topic, item, many ? index : undefined);
+        const validating = this.check(topic, item, many ? index : undefined);
+        if (validating) (pending ??= []).push(validating);
         if (item.delayMs || item.deliverAt) delayed = true;
       }
       if (delayed && this.settings.transport.capabilities.delayedPublish === 'none') {
         throw new UnsupportedError(`transport "${this.settings.transport.name}" does not support delayed publish`);
       }
-      const declared = this.declareTopic(topic);
-      if (declared) return declared.then(() => this.publishDeclared(topic, items, result));
+      if (!pending) {
+        const declared = this.declareTopic(topic);
+        if (declared) return declared.then(() => this.publishDeclared(topic, items, result));
+      }
     } catch (error) {
+      for (const validating of pending ?? []) validating.catch(() => {}); // the call failed already: nobody awaits them
       return Promise.reject(error);
     }
+    if (pending) return this.publishValidated(topic, items, result, pending);
+    return this.publishDeclared(topic, items, result);
+  }
+
+  /**
+   * A schema that validates asynchronously: every body is validated before anything is sent, and
+   * the first failing one (in batch order) rejects the call, as a synchronous one would.
+   */
+  private async publishValidated<TInput, TResult>(topic: Topic<unknown, TInput>, items: readonly BatchItem<TInput>[], result: (ids: string[]) => TResult, pending: readonly Promise<void>[]): Promise<TResult> {
+    const outcomes = await Promise.allSettled(pending);
+    const failed = outcomes.find((outcome) => outcome.status === 'rejected');
+    if (failed) throw failed.reason;
+    this.assertOpen();
+    await this.declareTopic(topic);
     return this.publishDeclared(topic, items, result);
   }
 
@@ -242,7 +268,7 @@ export class Bus implements AsyncDisposable {
   private async startConsumer<TBody, TInput>(
     topic: Topic<TBody, TInput>,
     handler: Handler<TBody>,
-    parsed: { readonly group: string; readonly retry: z.output<typeof RetryPolicySchema>; readonly deadLetter: { readonly topic?: string | undefined }; readonly drainTimeoutMs?: number | undefined; readonly rateLimit?: RateLimit | undefined },
+    parsed: { readonly group: string; readonly retry: OutputOf<typeof RetryPolicySchema>; readonly deadLetter: { readonly topic?: string | undefined }; readonly drainTimeoutMs?: number | undefined; readonly rateLimit?: RateLimit | undefined },
     concurrency: number,
     onStopped: (() => void) | undefined,
   ): Promise<Subscription> {
@@ -373,16 +399,19 @@ export class Bus implements AsyncDisposable {
     if (this.closed) throw new ClosedError('the bus is closed');
   }
 
-  /** Everything that can be wrong with an item, checked before it waits for the window or is built. */
-  private check<TInput>(topic: Topic<unknown, TInput>, item: BatchItem<TInput>, index: number | undefined): void {
-    // The wire carries the schema's input: the consumer parses it again, so a `.transform()` or
-    // `.default()` runs once, on the way in to the handler (its output would not parse again).
+  /**
+   * Everything that can be wrong with an item, checked before it waits for the window or is built.
+   * Returns a promise only where the topic's schema validates asynchronously (it rejects with the
+   * ValidationError); everything else throws at once.
+   */
+  private check<TInput>(topic: Topic<unknown, TInput>, item: BatchItem<TInput>, index: number | undefined): Promise<void> | undefined {
+    // The wire carries the schema's input: the consumer validates it again, so a transform or a
+    // default runs once, on the way in to the handler (its output would not validate again).
+    let validating: Promise<void> | undefined;
     if (topic.schema) {
-      const parsed = topic.schema.safeParse(item.body);
-      if (!parsed.success) {
-        const issues = index === undefined ? parsed.error.issues : parsed.error.issues.map((i) => ({ ...i, path: [index, ...i.path] }));
-        throw new ValidationError(topic.name, issues, { cause: parsed.error });
-      }
+      const checked = checkBody(topic.schema, item.body);
+      if (checked instanceof Promise) validating = checked.then((result) => refuseInvalid(topic.name, result, index));
+      else refuseInvalid(topic.name, checked, index);
     }
     const headers = item.headers;
     if (headers) {
@@ -396,6 +425,7 @@ export class Bus implements AsyncDisposable {
       if (item.delayMs !== undefined) throw new ConfigError('deliverAt', 'give delayMs or deliverAt, not both');
       delayUntil(item.deliverAt, 'deliverAt'); // refused before anything waits or is built
     }
+    return validating;
   }
 
   /** The envelope of a checked item. */
@@ -479,4 +509,11 @@ function encode(envelope: PublishEnvelope, codec: Codec, copyHeaders: boolean): 
     body: codec.encode(envelope.body),
     delayMs: envelope.delayMs,
   };
+}
+
+/** Throw the ValidationError of a body that failed its schema (paths start with the batch index in a batch). */
+function refuseInvalid(topic: string, checked: Checked<unknown>, index: number | undefined): void {
+  if (checked.ok) return;
+  const issues = index === undefined ? checked.issues : checked.issues.map((issue) => ({ ...issue, path: [index, ...issue.path] }));
+  throw new ValidationError(topic, issues);
 }

@@ -4,6 +4,7 @@ import { deadLetterMessage, pendingDeadLetterHeaders, pendingDeadLetterOf, type 
 import { assertDelayMs } from './delay.js';
 import { asLoggableError, describeThrown, safeString, thrownMessage } from './describe-error.js';
 import { DeadLetterError, MessageTooLargeError, ValidationError } from './errors.js';
+import { checkBody } from './schema-validation.js';
 import { EnvelopeHeaders, userHeaders, type DeadLetterReason } from './headers.js';
 import { InFlight } from './in-flight.js';
 import { messageBytes } from './message-size.js';
@@ -165,12 +166,13 @@ export class Consumer<TBody> {
       return this.settle(entry, { kind: 'dead-letter', reason: 'undecodable', error });
     }
     if (topic.schema) {
-      const parsed = topic.schema.safeParse(body);
-      if (!parsed.success) {
-        const error = new ValidationError(topic.name, parsed.error.issues, { cause: parsed.error });
-        return this.settle(entry, { kind: 'dead-letter', reason: 'invalid', error });
+      let checked = checkBody(topic.schema, body);
+      if (checked instanceof Promise) {
+        checked = await checked; // an async schema; a sync one costs no promise here
+        if (entry.state !== 'handling') return; // released by a drain meanwhile
       }
-      body = parsed.data;
+      if (!checked.ok) return this.settle(entry, { kind: 'dead-letter', reason: 'invalid', error: new ValidationError(topic.name, checked.issues) });
+      body = checked.value;
     }
 
     // Rate limited: wait for a token while the delivery stays unsettled (nothing is acked or dropped).

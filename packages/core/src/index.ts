@@ -12,6 +12,8 @@ export { parseTopicBound, assertBoundSupported } from './bound.js';
 export type { TopicBound, OverflowPolicy, BoundSupport, TopicSettings } from './bound.js';
 export { defineTopic, rawTopic, assertTopicName, assertGroupName } from './topic.js';
 export type { Topic, TopicOptions, BodyOf, InputOf } from './topic.js';
+export type { StandardSchemaV1 } from './standard-schema.js';
+export { validateBody } from './schema-validation.js';
 export { MAX_TOPIC_NAME_LENGTH, MAX_DEFINED_TOPIC_NAME_LENGTH } from './topic.js';
 export { DEAD_LETTER_HEADROOM_BYTES, PendingDeadLetterHeaders, readDeadLetter } from './dead-letter.js';
 export type { DeadLetterInfo } from './dead-letter.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { number, strictObject } from './options/rules.js';
 import { Deque } from './memory/deque.js';
 
 /** At most `messages` handler starts per `perMs`, with bursts of up to `messages` after a quiet spell. */
@@ -7,9 +7,9 @@ export interface RateLimit {
   readonly perMs: number;
 }
 
-export const RateLimitSchema = z.strictObject({
-  messages: z.number().int().min(1).max(1_000_000),
-  perMs: z.number().int().min(1).max(86_400_000),
+export const RateLimitSchema = strictObject({
+  messages: number({ int: true, min: 1, max: 1_000_000 }),
+  perMs: number({ int: true, min: 1, max: 86_400_000 }),
 });
 
 interface Waiter {

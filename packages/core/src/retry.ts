@@ -1,5 +1,5 @@
-import { z } from 'zod';
-import { BackoffSchema, backoffDelay, type Backoff } from './backoff.js';
+import { BackoffSchema, backoffDelay, type Backoff, type BackoffInput } from './backoff.js';
+import { arrayOf, custom, number, optional, type OutputOf, strictObject, withDefault, withInput } from './options/rules.js';
 
 /** Throw it (or a subclass) from a handler to dead-letter the message at once, without retries. */
 export class NonRetryableError extends Error {
@@ -11,18 +11,30 @@ export class NonRetryableError extends Error {
 
 type ErrorClass = abstract new (...args: never[]) => Error;
 
-export const RetryPolicySchema = z.strictObject({
-  /** Total attempts, the first included. 1 means no retry. */
-  maxAttempts: z.number().int().min(1).max(1_000).default(3),
-  backoff: BackoffSchema.default({ type: 'exponential', initialDelayMs: 100, maxDelayMs: 30_000, factor: 2, jitter: true }),
+export interface RetryPolicyInput {
+  /** Total attempts, the first included. 1 means no retry. Default 3. */
+  readonly maxAttempts?: number;
+  /** Default exponential: 100 ms doubling up to 30 s, with jitter. */
+  readonly backoff?: BackoffInput;
   /** Return false to dead-letter at once. Called with the error and the failed attempt number. */
-  retryable: z.custom<(error: unknown, attempt: number) => boolean>((value) => typeof value === 'function').optional(),
+  readonly retryable?: (error: unknown, attempt: number) => boolean;
   /** Errors of these classes are dead-lettered at once (NonRetryableError always is). */
-  nonRetryable: z.array(z.custom<ErrorClass>((value) => typeof value === 'function')).default([]),
+  readonly nonRetryable?: readonly ErrorClass[];
+}
+
+const isFunction = (value: unknown) => typeof value === 'function';
+
+const retryPolicyRule = strictObject({
+  maxAttempts: withDefault(number({ int: true, min: 1, max: 1_000 }), 3),
+  backoff: withDefault(BackoffSchema, { type: 'exponential', initialDelayMs: 100, maxDelayMs: 30_000, factor: 2, jitter: true }),
+  retryable: optional(custom<(error: unknown, attempt: number) => boolean>(isFunction)),
+  nonRetryable: withDefault(arrayOf(custom<ErrorClass>(isFunction)), []),
 });
 
-export type RetryPolicyInput = z.input<typeof RetryPolicySchema>;
-export type RetryPolicy = z.output<typeof RetryPolicySchema>;
+export type RetryPolicy = OutputOf<typeof retryPolicyRule>;
+
+/** Checks a retry policy (a Standard Schema: `parseOptions(RetryPolicySchema, input, 'retry')`). */
+export const RetryPolicySchema = withInput<RetryPolicyInput, RetryPolicy>(retryPolicyRule);
 
 export type RetryDecision = { readonly retry: true; readonly delayMs: number } | { readonly retry: false; readonly reason: 'max-attempts' | 'non-retryable' };
 

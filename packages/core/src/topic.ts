@@ -1,7 +1,7 @@
-import type { z } from 'zod';
 import { parseTopicBound, type TopicBound } from './bound.js';
 import { bytesCodec, type Codec } from './codec.js';
 import { ConfigError } from './errors.js';
+import type { StandardSchemaV1 } from './standard-schema.js';
 
 /**
  * Portable across every broker: Kafka topic names, NATS subject tokens, Redis keys, AMQP
@@ -23,16 +23,16 @@ export const MAX_DEFINED_TOPIC_NAME_LENGTH = MAX_TOPIC_NAME_LENGTH - 2 * '.dlq'.
 const GROUP_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,199}$/;
 
 /**
- * A named, typed topic. The schema validates bodies before publishing and after
- * receiving; `z.infer` of it types `msg.body`.
+ * A named, typed topic. The schema (any Standard Schema: zod, valibot, arktype, ...) validates
+ * bodies before publishing and after receiving; its output types `msg.body`.
  */
 export interface Topic<TBody = unknown, TInput = TBody> {
   readonly name: string;
   /**
    * `undefined`: the body is not validated (raw topics). Publishing takes the schema's input
-   * type (`TInput`, before `.default()` or `.transform()`); handlers get its output (`TBody`).
+   * type (`TInput`, before defaults and transforms); handlers get its output (`TBody`).
    */
-  readonly schema: z.ZodType<TBody, TInput> | undefined;
+  readonly schema: StandardSchemaV1<TInput, TBody> | undefined;
   /** `undefined`: the bus's codec (JSON by default). */
   readonly codec: Codec | undefined;
   /** `undefined`: unbounded (the broker keeps everything published while consumers are away). */
@@ -54,17 +54,36 @@ export interface TopicOptions {
   readonly bound?: TopicBound;
 }
 
-export function defineTopic<TSchema extends z.ZodType>(
+/**
+ * A topic whose bodies `schema` validates: any validator implementing Standard Schema v1 (zod
+ * 3.24+ and 4, valibot 1, arktype 2, ...). Publishing takes the schema's input type, handlers get
+ * its output; a schema may validate synchronously or return a promise.
+ */
+export function defineTopic<TSchema extends StandardSchemaV1>(
   name: string,
   schema: TSchema,
   options: TopicOptions = {},
-): Topic<z.output<TSchema>, z.input<TSchema>> {
+): Topic<StandardSchemaV1.InferOutput<TSchema>, StandardSchemaV1.InferInput<TSchema>> {
   assertTopicName(name);
+  assertStandardSchema(schema);
   if (name.length > MAX_DEFINED_TOPIC_NAME_LENGTH) {
     throw new ConfigError('topic', `"${name}" is ${name.length} characters: a topic may have at most ${MAX_DEFINED_TOPIC_NAME_LENGTH}, so that its dead-letter topics ("<topic>.dlq", "<topic>.dlq.dlq") fit in ${MAX_TOPIC_NAME_LENGTH}`);
   }
   const bound = options.bound === undefined ? undefined : parseTopicBound(options.bound, 'bound');
-  return Object.freeze({ name, schema: schema as z.ZodType<z.output<TSchema>, z.input<TSchema>>, codec: options.codec, bound });
+  return Object.freeze({
+    name,
+    schema: schema as StandardSchemaV1<StandardSchemaV1.InferInput<TSchema>, StandardSchemaV1.InferOutput<TSchema>>,
+    codec: options.codec,
+    bound,
+  });
+}
+
+/** A schema without `~standard` (zod before 3.24, a plain object) would fail on the first message: refuse it here. */
+function assertStandardSchema(schema: unknown): void {
+  const props = (schema as { '~standard'?: { version?: unknown; validate?: unknown } } | null | undefined)?.['~standard'];
+  if (typeof props?.validate !== 'function' || props.version !== 1) {
+    throw new ConfigError('schema', 'is not a Standard Schema v1 validator (no "~standard.validate"): use zod 3.24+ or 4, valibot 1, arktype 2 or another Standard Schema library');
+  }
 }
 
 /** A topic whose bodies are bytes, neither decoded nor validated (e.g. to read a dead-letter topic). */

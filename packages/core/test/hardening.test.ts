@@ -11,6 +11,7 @@ import {
   jsonCodec,
   MAX_DEFINED_TOPIC_NAME_LENGTH,
   MAX_DELAY_MS,
+  parseOptions,
   RetryPolicySchema,
   rawTopic,
   silentLogger,
@@ -60,7 +61,7 @@ describe('delays', () => {
     for (const delayMs of [-1, Number.NaN, Number.POSITIVE_INFINITY, MAX_DELAY_MS + 1]) {
       await expect(bus.publish(topic, new Uint8Array(1), { delayMs })).rejects.toMatchObject({ code: 'CONFIG_INVALID', field: 'delayMs' });
     }
-    expect(() => RetryPolicySchema.parse({ backoff: { type: 'fixed', delayMs: MAX_DELAY_MS + 1 } })).toThrow();
+    expect(() => parseOptions(RetryPolicySchema, { backoff: { type: 'fixed', delayMs: MAX_DELAY_MS + 1 } }, 'retry')).toThrow(expect.objectContaining({ field: 'retry.backoff.delayMs' }) as unknown as Error);
     await bus.close();
   });
 });

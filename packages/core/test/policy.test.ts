@@ -1,21 +1,21 @@
 import { describe, expect, it } from 'vitest';
-import { BackoffSchema, NonRetryableError, RetryPolicySchema, backoffDelay, decideRetry, redactSecrets, redactUrl } from '../src/index.js';
+import { BackoffSchema, NonRetryableError, RetryPolicySchema, backoffDelay, decideRetry, parseOptions, redactSecrets, redactUrl } from '../src/index.js';
 
 describe('backoff', () => {
   it('grows exponentially up to the cap', () => {
-    const backoff = BackoffSchema.parse({ type: 'exponential', initialDelayMs: 100, maxDelayMs: 1_000, jitter: false });
+    const backoff = parseOptions(BackoffSchema, { type: 'exponential', initialDelayMs: 100, maxDelayMs: 1_000, jitter: false }, 'backoff');
     expect([1, 2, 3, 4, 5, 6].map((attempt) => backoffDelay(backoff, attempt))).toEqual([100, 200, 400, 800, 1_000, 1_000]);
   });
 
   it('keeps jittered delays between half and the full delay', () => {
-    const backoff = BackoffSchema.parse({ type: 'fixed', delayMs: 1_000, jitter: true });
+    const backoff = parseOptions(BackoffSchema, { type: 'fixed', delayMs: 1_000, jitter: true }, 'backoff');
     expect(backoffDelay(backoff, 1, () => 0)).toBe(500);
     expect(backoffDelay(backoff, 1, () => 0.999_999)).toBe(1_000);
   });
 });
 
 describe('retry decisions', () => {
-  const policy = RetryPolicySchema.parse({ maxAttempts: 3, backoff: { type: 'fixed', delayMs: 10, jitter: false }, nonRetryable: [RangeError] });
+  const policy = parseOptions(RetryPolicySchema, { maxAttempts: 3, backoff: { type: 'fixed', delayMs: 10, jitter: false }, nonRetryable: [RangeError] }, 'retry');
 
   it('retries until maxAttempts, then dead-letters', () => {
     expect(decideRetry(policy, new Error('x'), 1)).toEqual({ retry: true, delayMs: 10 });
@@ -29,7 +29,7 @@ describe('retry decisions', () => {
   });
 
   it('defaults to 3 attempts with exponential jittered backoff', () => {
-    const defaults = RetryPolicySchema.parse({});
+    const defaults = parseOptions(RetryPolicySchema, {}, 'retry');
     expect(defaults.maxAttempts).toBe(3);
     expect(defaults.backoff).toMatchObject({ type: 'exponential', jitter: true });
   });

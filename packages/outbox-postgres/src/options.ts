@@ -1,4 +1,4 @@
-import { BackoffSchema, jsonCodec, parseOptions, type Bus, type Codec, type Logger } from '@omnibus/core';
+import { BackoffSchema, jsonCodec, parseOptions, type Backoff, type BackoffInput, type Bus, type Codec, type Logger } from '@omnibus/core';
 import type { Pool } from 'pg';
 import { z } from 'zod';
 import { IdentifierSchema } from './identifiers.js';
@@ -22,6 +22,18 @@ export function parseOutboxOptions(input: unknown): OutboxOptions {
   return parseOptions(OutboxOptionsSchema, input, 'options');
 }
 
+/** Core checks a backoff without zod: its issues are reported here at their paths under `retry`. */
+const RetryBackoffSchema = z
+  .custom<BackoffInput>(() => true)
+  .optional()
+  .transform((value, ctx): Backoff => {
+    const result = BackoffSchema['~standard'].validate(value ?? { type: 'exponential', initialDelayMs: 200, maxDelayMs: 30_000, factor: 2, jitter: true });
+    if (result instanceof Promise) throw new TypeError('the backoff rule is synchronous');
+    if (!result.issues) return result.value;
+    for (const issue of result.issues) ctx.addIssue({ code: 'custom', message: issue.message, path: (issue.path ?? []).map((key) => (typeof key === 'object' ? key.key : key)) });
+    return z.NEVER;
+  });
+
 export const RelayOptionsSchema = z.strictObject({
   /** Connections for claiming batches; the relay also holds one for LISTEN while it runs. */
   pool: z.custom<Pool>((v) => object(v) && typeof v.connect === 'function' && typeof v.query === 'function', 'must be a pg Pool'),
@@ -36,7 +48,7 @@ export const RelayOptionsSchema = z.strictObject({
   /** A publish that has not resolved by then counts as failed (its row is kept and retried). */
   publishTimeoutMs: z.number().int().min(1).max(600_000).default(30_000),
   /** Delay before a failed row is tried again, by its attempts so far. */
-  retry: BackoffSchema.default({ type: 'exponential', initialDelayMs: 200, maxDelayMs: 30_000, factor: 2, jitter: true }),
+  retry: RetryBackoffSchema,
   /** Failed publishes and database errors are logged here (messages scrubbed of credentials). */
   logger: z.custom<Logger>((v) => object(v) && typeof v.warn === 'function' && typeof v.error === 'function', 'expected a logger with debug/info/warn/error').optional(),
   /**

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { assertDelayMs, assertTopicName, ConfigError, isReservedHeader, MAX_DELAY_MS, ValidationError, type Codec, type Topic } from '@omnibus/core';
+import { assertDelayMs, assertTopicName, ConfigError, isReservedHeader, MAX_DELAY_MS, validateBody, type Codec, type Topic } from '@omnibus/core';
 import type { ClientBase, Pool } from 'pg';
 import { parseOutboxOptions, type OutboxOptionsInput } from './options.js';
 import { outboxSql, type OutboxSql } from './sql.js';
@@ -72,10 +72,7 @@ export class Outbox {
    */
   async publish<TInput>(client: Queryable, topic: Topic<unknown, TInput>, body: TInput, options: OutboxPublishOptions = {}): Promise<string> {
     assertTopicName(topic.name);
-    if (topic.schema) {
-      const parsed = topic.schema.safeParse(body);
-      if (!parsed.success) throw new ValidationError(topic.name, parsed.error.issues, { cause: parsed.error });
-    }
+    await validateBody(topic, body); // a ValidationError, nothing written
     const { key, id = randomUUID(), headers } = options;
     if (key !== undefined && typeof key !== 'string') throw new ConfigError('key', 'must be a string');
     if (typeof id !== 'string' || id.length === 0) throw new ConfigError('id', 'must be a non-empty string');

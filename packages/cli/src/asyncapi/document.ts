@@ -1,7 +1,7 @@
 import { DeadLetterHeaders, deadLetterTopicName, EnvelopeHeaders, redactUrl } from '@omnibus/core';
-import { z } from 'zod';
 import type { SchemaTopic } from '../topics-module.js';
 import { topicAddress } from './addresses.js';
+import { payloadSchema } from './payload-schema.js';
 import { serverInfo } from './servers.js';
 
 export interface AsyncApiInput {
@@ -12,6 +12,8 @@ export interface AsyncApiInput {
   readonly url: string | undefined;
   /** Transport options that change broker names (`prefix`, `subjectPrefix`, `partitions`). */
   readonly options: Readonly<Record<string, unknown>>;
+  /** Told of each topic whose schema gave no JSON Schema (its payload is then `{}`). */
+  readonly warn?: (message: string) => void;
 }
 
 type Json = Record<string, unknown>;
@@ -40,7 +42,8 @@ const DEAD_LETTER_HEADERS: Json = {
 
 /**
  * An AsyncAPI 3.0 document: a channel per topic and one per dead-letter topic, each message's
- * payload the JSON Schema of the topic's zod schema (its input: what travels on the wire), a
+ * payload the JSON Schema of the topic's schema (its input: what travels on the wire; see
+ * payload-schema.ts for where it comes from), a
  * send and a receive operation per topic, servers from the URL (without credentials) and the
  * channel bindings AsyncAPI defines for the broker (AMQP exchange, Kafka topic).
  */
@@ -51,7 +54,8 @@ export function asyncApiDocument(input: AsyncApiInput): Json {
   const channels: Json = {};
   const operations: Json = {};
   for (const topic of input.topics) {
-    const payload = payloadSchema(topic);
+    const { schema: payload, warning } = payloadSchema(topic.name, topic.schema);
+    if (warning) input.warn?.(warning);
     for (const [name, deadLetter] of [
       [topic.name, false],
       [deadLetterTopicName(topic.name), true],
@@ -107,13 +111,6 @@ function servers(url: string, server: NonNullable<ReturnType<typeof serverInfo>>
 }
 
 const serverIds = (hosts: readonly string[]): string[] => hosts.map((_, index) => (hosts.length === 1 ? 'broker' : `broker${index + 1}`));
-
-/** The topic's input schema as JSON Schema draft-07 (AsyncAPI's schema format); what cannot be expressed becomes `{}`. */
-function payloadSchema(topic: SchemaTopic): Json {
-  const schema = z.toJSONSchema(topic.schema, { target: 'draft-7', io: 'input', unrepresentable: 'any' }) as Json;
-  delete schema.$schema;
-  return schema;
-}
 
 /** AsyncAPI ids are letters, digits, `_` and `-`: a dot becomes `_`, and a clash gets a number. */
 class ChannelIds {

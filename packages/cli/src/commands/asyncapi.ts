@@ -26,7 +26,7 @@ export function asyncApiCommand(program: Command, run: Runner): void {
 
 async function asyncapi(context: CommandContext, flags: AsyncApiFlags): Promise<void> {
   const topics = await loadTopics(flags.topics);
-  const document = asyncApiDocument({ topics, title: flags.title, version: flags.docVersion, url: context.urlIfGiven?.url, options: context.transportOptions });
+  const document = asyncApiDocument({ topics, title: flags.title, version: flags.docVersion, url: context.urlIfGiven?.url, options: context.transportOptions, warn: (message) => context.say(`warning: ${message}`) });
   const text = `${JSON.stringify(document, null, 2)}\n`;
   if (flags.out === undefined) {
     context.io.stdout.write(text);

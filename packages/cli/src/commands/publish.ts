@@ -1,4 +1,4 @@
-import { assertTopicName, type Bus, type Topic } from '@omnibus/core';
+import { assertTopicName, validateBody, ValidationError, type Bus, type Topic } from '@omnibus/core';
 import { Option, type Command } from 'commander';
 import { readBodies } from '../bodies.js';
 import type { CommandContext } from '../context.js';
@@ -46,9 +46,15 @@ async function publish(context: CommandContext, flags: PublishFlags, name: strin
   // Every body is checked before the broker is even contacted: one bad body, nothing sent.
   if (topic.schema) {
     for (const [index, body] of bodies.entries()) {
-      const parsed = topic.schema.safeParse(body);
-      if (!parsed.success) {
-        const issues = parsed.error.issues.map((issue) => `${issue.path.length ? issue.path.join('.') : '(root)'}: ${issue.message}`).join('; ');
+      const invalid = await validateBody(topic, body).then(
+        () => undefined,
+        (error: unknown) => {
+          if (error instanceof ValidationError) return error;
+          throw error;
+        },
+      );
+      if (invalid) {
+        const issues = invalid.issues.map((issue) => `${issue.path.length ? issue.path.map(String).join('.') : '(root)'}: ${issue.message}`).join('; ');
         const where = bodies.length > 1 ? `body ${index + 1} of ${bodies.length}` : 'the body';
         throw new InputError(`${where} does not match the schema of topic "${topic.name}": ${issues}; nothing was sent`);
       }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { z } from 'zod';
+import { custom, number, optional, type OutputOf, strictObject, withDefault } from '../options/rules.js';
 import { thrownMessage } from '../describe-error.js';
 import type { Handler, HandlerContext, Message } from '../message.js';
 import type { IdempotencyStore } from './store.js';
@@ -22,16 +22,16 @@ export interface IdempotencyOptions {
   readonly onDuplicate?: (message: Message<unknown>, key: string) => void;
 }
 
-export const IdempotencyOptionsSchema = z.strictObject({
-  store: z.custom<IdempotencyStore>((v) => typeof v === 'object' && v !== null && typeof (v as IdempotencyStore).claim === 'function', { message: 'must be an IdempotencyStore (claim, extend, commit, release)' }),
-  key: z.custom<(message: Message<unknown>) => string>((v) => typeof v === 'function', { message: 'must be a function (message) => string' }).optional(),
-  ttlMs: z.number().int().min(1).default(86_400_000),
-  leaseMs: z.number().int().min(300).max(86_400_000).default(30_000),
-  busyWaitMs: z.number().int().min(0).max(3_600_000).default(5_000),
-  onDuplicate: z.custom<(message: Message<unknown>, key: string) => void>((v) => typeof v === 'function', { message: 'must be a function (message, key) => void' }).optional(),
+export const IdempotencyOptionsSchema = strictObject({
+  store: custom<IdempotencyStore>((v) => typeof v === 'object' && v !== null && typeof (v as IdempotencyStore).claim === 'function', 'must be an IdempotencyStore (claim, extend, commit, release)'),
+  key: optional(custom<(message: Message<unknown>) => string>((v) => typeof v === 'function', 'must be a function (message) => string')),
+  ttlMs: withDefault(number({ int: true, min: 1 }), 86_400_000),
+  leaseMs: withDefault(number({ int: true, min: 300, max: 86_400_000 }), 30_000),
+  busyWaitMs: withDefault(number({ int: true, min: 0, max: 3_600_000 }), 5_000),
+  onDuplicate: optional(custom<(message: Message<unknown>, key: string) => void>((v) => typeof v === 'function', 'must be a function (message, key) => void')),
 });
 
-type ParsedOptions = z.output<typeof IdempotencyOptionsSchema>;
+type ParsedOptions = OutputOf<typeof IdempotencyOptionsSchema>;
 
 /** Polls of a busy key start short (a duplicate usually races a first copy about to finish). */
 const FIRST_POLL_MS = 25;

@@ -1,20 +1,28 @@
-import { z } from 'zod';
+import { boolean, number, type OutputOf, strictObject, withDefault } from '../options/rules.js';
 
 /**
  * Seeded fault injection for the memory transport, so a team can prove its
  * consumers idempotent and order-tolerant: the same seed replays the same faults.
  */
-export const FaultOptionsSchema = z.strictObject({
-  seed: z.number().int().default(1),
+export const FaultOptionsSchema = strictObject({
+  seed: withDefault(number({ int: true }), 1),
   /** Probability that a published message is stored twice. */
-  duplicates: z.number().min(0).max(1).default(0),
+  duplicates: withDefault(number({ min: 0, max: 1 }), 0),
   /** Probability that an ack is "lost" and the message delivered again. */
-  redeliveries: z.number().min(0).max(1).default(0),
+  redeliveries: withDefault(number({ min: 0, max: 1 }), 0),
   /** Store each message at a random position of the queue instead of the tail. */
-  reorder: z.boolean().default(false),
+  reorder: withDefault(boolean, false),
 });
 
-export type FaultOptions = z.output<typeof FaultOptionsSchema>;
+export type FaultOptions = OutputOf<typeof FaultOptionsSchema>;
+
+/** Faults as a user writes them: every field has a default. */
+export interface FaultOptionsInput {
+  readonly seed?: number;
+  readonly duplicates?: number;
+  readonly redeliveries?: number;
+  readonly reorder?: boolean;
+}
 
 /** mulberry32: tiny, fast, good enough to decide faults reproducibly. */
 export function seededRandom(seed: number): () => number {

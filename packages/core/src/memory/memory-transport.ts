@@ -1,11 +1,11 @@
-import { z } from 'zod';
 import { ClosedError, ConfigError } from '../errors.js';
 import type { TopicSettings } from '../bound.js';
 import type { TransportHealth } from '../health.js';
 import type { GroupInspection, TransportInspection } from '../inspection.js';
 import type { BrokerInfo, Transport, TransportCapabilities, TransportInit, TransportSubscription, SubscribeParams, OutgoingMessage } from '../transport.js';
+import { instanceOf, numberFromText, oneOf, optional, rule, strictObject, unknown } from '../options/rules.js';
 import { parseOptions } from '../validate.js';
-import { FaultOptionsSchema, seededRandom } from './faults.js';
+import { FaultOptionsSchema, seededRandom, type FaultOptionsInput } from './faults.js';
 import { MemoryBroker, MemoryConsumer } from './memory-broker.js';
 
 export const memoryCapabilities: TransportCapabilities = {
@@ -22,25 +22,26 @@ export interface MemoryTransportOptions {
   /** Share one broker between several transports (e.g. a producer bus and a worker bus). */
   readonly broker?: MemoryBroker;
   /** Seeded fault injection (ignored when `broker` is given: faults belong to the broker). */
-  readonly faults?: z.input<typeof FaultOptionsSchema>;
+  readonly faults?: FaultOptionsInput;
 }
 
 // Unknown parameters are refused: `memory://?dupes=0.1` must not quietly turn fault injection off.
-const QueryFaultsSchema = z.strictObject({
-  seed: z.coerce.number().int().optional(),
-  duplicates: z.coerce.number().optional(),
-  redeliveries: z.coerce.number().optional(),
-  reorder: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
+const trueOrFalse = oneOf(['true', 'false']);
+const QueryFaultsSchema = strictObject({
+  seed: optional(numberFromText({ int: true })),
+  duplicates: optional(numberFromText()),
+  redeliveries: optional(numberFromText()),
+  reorder: optional(rule((value, path, issues) => trueOrFalse.check(value, path, issues) === 'true')),
 });
 
 // Unknown options are refused as on every other transport (a typo must not silently do nothing).
-const MemoryOptionsSchema = z.strictObject({
-  broker: z.instanceof(MemoryBroker).optional(),
-  faults: z.unknown().optional(),
+const MemoryOptionsSchema = strictObject({
+  broker: optional(instanceOf(MemoryBroker)),
+  faults: optional(unknown),
 });
 
 /** Create a broker, with seeded faults if asked. */
-export function createMemoryBroker(faults?: z.input<typeof FaultOptionsSchema>, field = 'options.faults'): MemoryBroker {
+export function createMemoryBroker(faults?: FaultOptionsInput, field = 'options.faults'): MemoryBroker {
   if (!faults) return new MemoryBroker();
   const options = parseOptions(FaultOptionsSchema, faults, field);
   return new MemoryBroker({ options, random: seededRandom(options.seed) });
