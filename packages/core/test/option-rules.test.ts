@@ -3,7 +3,8 @@
 // core's rule on the same input and compares the two errors.
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { BackoffSchema, ConfigError, createBus, createMemoryTransport, defineTopic, MAX_CONCURRENCY, MAX_DELAY_MS, parseOptions, parseTopicBound, RetryPolicySchema, silentLogger, type StandardSchemaV1 } from '../src/index.js';
+import { BackoffSchema, ConfigError, createBus, createMemoryTransport, defineTopic, isTransportFactory, jsonCodec, MAX_CONCURRENCY, MAX_DELAY_MS, memory, parseOptions, parseTopicBound, RetryPolicySchema, silentLogger, TransportPackages, type StandardSchemaV1 } from '../src/index.js';
+import { busConfigSchema } from '../src/options/bus-config.js';
 
 // The schemas as core wrote them with zod (0.2.0).
 const ZodBackoff = z.discriminatedUnion('type', [
@@ -166,5 +167,51 @@ describe('core option rules read as the zod schemas did', () => {
     });
     const query = Object.fromEntries(new URL(url.replace(/^memory:\/\//, 'http://memory/')).searchParams);
     expect(outcome(() => createMemoryTransport({ url, options: {}, logger: silentLogger }))).toEqual(outcome(() => parseOptions(ZodQuery as StandardSchemaV1, query, 'url')));
+  });
+});
+
+// create-bus.ts still parses its config with zod; busConfigSchema is its replacement, to be swapped in.
+describe('the createBus config rule reads as the zod schema does', () => {
+  const names = Object.keys(TransportPackages) as [keyof typeof TransportPackages, ...(keyof typeof TransportPackages)[]];
+  const isTransport = (v: unknown) => typeof v === 'object' && v !== null && typeof (v as { publish?: unknown }).publish === 'function' && typeof (v as { subscribe?: unknown }).subscribe === 'function';
+  const ZodConfig = z
+    .object({
+      url: z.string().min(1).optional(),
+      transport: z.union([z.enum(names), z.custom(isTransportFactory), z.custom(isTransport, 'expected a transport name, a transport factory or a Transport instance')]).optional(),
+      options: z.record(z.string(), z.unknown()).optional(),
+      source: z.string().min(1).default('omnibus://host'),
+      codec: z.custom((v) => typeof v === 'object' && v !== null && typeof (v as { encode?: unknown }).encode === 'function' && typeof (v as { decode?: unknown }).decode === 'function', 'expected a Codec').default(jsonCodec),
+      logger: z.custom((v) => typeof v === 'object' && v !== null && typeof (v as { error?: unknown }).error === 'function', 'expected a logger with debug/info/warn/error').default(silentLogger),
+      middleware: z.array(z.custom((v) => typeof v === 'object' && v !== null, 'expected { publish?, consume? }')).default([]),
+      drainTimeoutMs: z.number().int().min(0).default(10_000),
+    })
+    .strict();
+  const ours = busConfigSchema(names);
+  const transport = createMemoryTransport({ url: 'memory://', options: {}, logger: silentLogger });
+
+  it.each([
+    [{ url: '' }],
+    [{ url: 5 }],
+    [{ url: 'memory://', transport: 'mqtt' }],
+    [{ transport: 'memory' }],
+    [{ transport: memory() }],
+    [{ transport }],
+    [{ transport: {} }],
+    [{ url: 'memory://', options: 'x' }],
+    [{ url: 'memory://', options: new Map() }],
+    [{ url: 'memory://', options: [] }],
+    [{ url: 'memory://', source: '' }],
+    [{ url: 'memory://', codec: {}, logger: console.log, middleware: [1, {}] }],
+    [{ url: 'memory://', drainTimeoutMs: -1, urll: 'x' }],
+    ['memory://'],
+  ])('%j', (input) => {
+    const theirs = outcome(() => parseOptions(ZodConfig as StandardSchemaV1, input, 'config'));
+    const mine = outcome(() => parseOptions(ours, input, 'config'));
+    if ('ok' in theirs && 'ok' in mine) {
+      const { source: _a, ...a } = theirs.ok as Record<string, unknown>;
+      const { source: _b, ...b } = mine.ok as Record<string, unknown>;
+      expect(b).toEqual(a);
+      expect((mine.ok as { codec: unknown }).codec).toBe(jsonCodec); // the default itself (zod handed a copy)
+    } else expect(mine).toEqual(theirs);
   });
 });

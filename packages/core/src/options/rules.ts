@@ -141,11 +141,9 @@ export function withDefault<T>(inner: Rule<T>, fallback: unknown): Rule<T> {
   return rule((value, path, issues) => inner.check(value === undefined ? structuredFallback(fallback) : value, path, issues));
 }
 
-/** A fresh copy of a default array or plain object, so no two results share one. */
+/** A default array is copied, so no two results share one (an object default is rebuilt by its rule, or kept as it is: a codec, a logger). */
 function structuredFallback(fallback: unknown): unknown {
-  if (Array.isArray(fallback)) return [...(fallback as unknown[])];
-  if (typeof fallback === 'object' && fallback !== null && Object.getPrototypeOf(fallback) === Object.prototype) return { ...fallback };
-  return fallback;
+  return Array.isArray(fallback) ? [...(fallback as unknown[])] : fallback;
 }
 
 /**
@@ -210,5 +208,34 @@ export function literal<const T extends string>(name: T): Rule<T> {
   return rule((value, path, issues) => {
     if (value !== name) issues.push({ path, message: `Invalid input: expected ${JSON.stringify(name)}` });
     return value as T;
+  });
+}
+
+/** A string of at least `min` characters. */
+export function text(bounds: { readonly min?: number } = {}): Rule<string> {
+  return rule((value, path, issues) => {
+    if (typeof value !== 'string') issues.push({ path, message: expected('string', value) });
+    else if (bounds.min !== undefined && value.length < bounds.min) issues.push({ path, message: `Too small: expected string to have >=${bounds.min} characters` });
+    return value as string;
+  });
+}
+
+/** A plain object of any values (`Record<string, unknown>`): not an array, a Map or a class instance. */
+export const record: Rule<Record<string, unknown>> = rule((value, path, issues) => {
+  const prototype = typeof value === 'object' && value !== null ? (Object.getPrototypeOf(value) as unknown) : undefined;
+  if (prototype !== Object.prototype && prototype !== null) issues.push({ path, message: expected('record', value) });
+  return value as Record<string, unknown>;
+});
+
+/** The first of `rules` that accepts the value; none: one issue (zod words it `Invalid input`). */
+export function anyOf<const R extends readonly Rule<unknown>[]>(rules: R, message = 'Invalid input'): Rule<OutputOf<R[number]>> {
+  return rule((value, path, issues) => {
+    for (const candidate of rules) {
+      const own: OptionIssue[] = [];
+      const out = candidate.check(value, path, own);
+      if (own.length === 0) return out as OutputOf<R[number]>;
+    }
+    issues.push({ path, message });
+    return value as OutputOf<R[number]>;
   });
 }
