@@ -42,7 +42,8 @@ function toChecked<TBody>(result: StandardSchemaV1.Result<TBody>): Checked<TBody
  */
 export function toValidationIssues(issues: ReadonlyArray<StandardSchemaV1.Issue>): ValidationIssue[] {
   return issues.map((issue) => {
-    const path = (issue.path ?? []).map((segment) => (typeof segment === 'object' && segment !== null ? segment.key : segment));
+    // Array.from: a plain array even where the library's path is an Array subclass (arktype's carries a cache).
+    const path = Array.from(issue.path ?? [], (segment) => (typeof segment === 'object' && segment !== null ? segment.key : segment));
     return { path, message: withoutPath(String(issue.message), path) };
   });
 }
