@@ -11,7 +11,7 @@ import type { Message, MessageAttributeValue } from '@aws-sdk/client-sqs';
  *   SQS refuses empty attribute values);
  * - the key is `omnibus-key`;
  * - `omnibus-sqs` holds the transport's own bookkeeping, only when there is some: the body's
- *   encoding when it is not text, the attempt a re-sent copy starts at, the due time of a delay
+ *   encoding when it is not text, the message id when it is not the `ce-id` header, the attempt a re-sent copy starts at, the due time of a delay
  *   longer than SQS holds.
  * That is at most 9 attributes. The body is sent as text when it is UTF-8 that SQS accepts in a
  * message body (JSON is), else base64 (`"b":"base64"`); an empty body is `"b":"empty"` (SQS
@@ -39,6 +39,8 @@ export interface SqsState {
   readonly b?: 'base64' | 'empty';
   /** The attempt of this copy's first receive (a re-sent retry); 1 when absent. */
   readonly a?: number;
+  /** The message id, when it is not the `ce-id` header (a message published without the envelope). */
+  readonly i?: string;
   /** Epoch ms before which the message is not handed over (a delay beyond 15 minutes, in hops). */
   readonly d?: number;
 }
@@ -82,7 +84,8 @@ export function encodeMessage(message: TransportMessage, extra: { readonly attem
     put(Attributes.key, JSON.stringify(message.key));
   }
   let body: string;
-  const state: { b?: SqsState['b']; a?: number; d?: number } = {};
+  const state: { b?: SqsState['b']; a?: number; i?: string; d?: number } = {};
+  if (message.headers[EnvelopeHeaders.id] !== message.id) state.i = message.id;
   if (message.body.byteLength === 0) {
     body = '-';
     state.b = 'empty';
@@ -125,7 +128,7 @@ export function decodeMessage(topic: string, received: Message): DecodedMessage 
   }
   const text = received.Body ?? '';
   const body = state.b === 'empty' ? new Uint8Array(0) : state.b === 'base64' ? new Uint8Array(Buffer.from(text, 'base64')) : new Uint8Array(Buffer.from(text, 'utf8'));
-  const id = headers[EnvelopeHeaders.id] ?? received.MessageId ?? '';
+  const id = typeof state.i === 'string' ? state.i : (headers[EnvelopeHeaders.id] ?? received.MessageId ?? '');
   return { message: { id, topic, key, headers, body }, state };
 }
 

@@ -5,7 +5,6 @@ import { isQueueMissing, safeError, safeMessage, type SqsSettings } from './clie
 import { encodeMessage, type EncodedMessage } from './codec.js';
 import { delayOf } from './delay.js';
 import type { RequestHealth } from './health.js';
-import type { GroupRegistry } from './registry.js';
 
 /** One message for one queue: the SendMessageBatch entry without its Id. */
 export type SendEntry = Omit<SendMessageBatchRequestEntry, 'Id'>;

@@ -51,9 +51,9 @@ export class GroupRegistry {
   }
 
   /** The group's queue is gone (deleted): publishes stop going there until a listing shows it again. */
-  forget(topic: string, queueUrl: string): void {
+  forget(queueUrl: string): void {
     const name = QueueNames.nameOf(queueUrl);
-    this.listings.get(topic)?.queues.delete(name);
+    for (const listing of this.listings.values()) listing.queues.delete(name);
     this.ensured.delete(name);
   }
 

@@ -56,7 +56,6 @@ export class SqsSubscription implements TransportSubscription, DeliveryOwner {
   private queueUrl = '';
   private readonly unsettled = new Set<SqsDelivery>();
   private reserved = 0;
-  private readonly polls = new AbortController();
   private loops: Promise<void>[] = [];
   private waiters: (() => void)[] = [];
   private leaseTimer: NodeJS.Timeout | undefined;
@@ -83,6 +82,11 @@ export class SqsSubscription implements TransportSubscription, DeliveryOwner {
     const every = Math.max(500, Math.floor((this.ctx.options.visibilityTimeoutSeconds * 1000) / 3));
     this.leaseTimer = setInterval(() => this.extendLeases(), every);
     this.leaseTimer.unref();
+  }
+
+  /** Resolves once every long poll of this subscription ended (and what it brought after stop was made visible again). */
+  polling(): Promise<void> {
+    return Promise.allSettled(this.loops).then(() => undefined);
   }
 
   stop(): Promise<void> {
@@ -199,7 +203,7 @@ export class SqsSubscription implements TransportSubscription, DeliveryOwner {
         MessageAttributeNames: ['All'],
         MessageSystemAttributeNames: ['ApproximateReceiveCount'],
       }),
-      { abortSignal: this.polls.signal, requestTimeout: options.waitTimeSeconds * 1000 + options.requestTimeoutMs },
+      { requestTimeout: options.waitTimeSeconds * 1000 + options.requestTimeoutMs },
     );
     return reply.Messages ?? [];
   }
@@ -285,12 +289,16 @@ export class SqsSubscription implements TransportSubscription, DeliveryOwner {
 
   // --- stop, close ---------------------------------------------------------------
 
-  /** → stopping → stopped. Aborting a long poll may lose its answer: those messages come back after their visibility timeout. */
+  /**
+   * → stopping → stopped. No hand-over happens from `stopping` on, so this resolves at once. Long
+   * polls in flight are not aborted: SQS may still hand messages to a poll whose connection is
+   * gone, and they would stay invisible for a whole visibility timeout. They end within
+   * waitTimeSeconds, and what they bring is made visible again (the transport keeps its client
+   * until they ended: see polling()).
+   */
   private async stopPolling(): Promise<void> {
     if (this.state === 'starting' || this.state === 'running') this.state = 'stopping';
-    this.polls.abort();
     this.wake();
-    await Promise.allSettled(this.loops);
     this.state = 'stopped';
   }
 

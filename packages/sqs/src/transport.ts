@@ -153,8 +153,7 @@ export class SqsTransport implements Transport {
   }
 
   private queueGone(queueUrl: string): void {
-    // Only this topic's listing holds it; forgetting by name in every topic is the same.
-    this.registry.forget('', queueUrl);
+    this.registry.forget(queueUrl);
   }
 
   async ensureGroup(topic: string, group: string): Promise<void> {
@@ -257,7 +256,8 @@ export class SqsTransport implements Transport {
   /** → closing → closed. */
   private async shutdown(): Promise<void> {
     this.state = 'closing';
-    await Promise.allSettled([...this.subscriptions].map((subscription) => subscription.close()));
+    const subscriptions = [...this.subscriptions];
+    await Promise.allSettled(subscriptions.map((subscription) => subscription.close()));
     this.subscriptions.clear();
     // Acks and releases already queued go out before the client goes.
     await Promise.all([this.deletes.idle(2_000), this.visibility.idle(2_000), this.sender.batcher.idle(2_000)]);
@@ -267,7 +267,12 @@ export class SqsTransport implements Transport {
     this.visibility.abandon(closed);
     this.sender.batcher.abandon(closed);
     this.health_.closed();
-    this.client.destroy();
+    // Long polls still in flight are not cut (SQS could hand messages to a poll whose connection is
+    // gone: invisible for a visibility timeout). The client goes once they ended, within
+    // waitTimeSeconds, and what they brought was made visible again.
+    void Promise.all(subscriptions.map((subscription) => subscription.polling()))
+      .then(() => this.visibility.idle(5_000))
+      .finally(() => this.client.destroy());
   }
 
   private context(): SubscriptionContext {
