@@ -24,6 +24,7 @@ import { resolveConfig, type KafkaConfig } from './config.js';
 import { deleteGroup } from './delete-group.js';
 import type { ConnectionObserver, KafkaDriver, OutgoingRecord } from './driver/driver.js';
 import { KafkajsDriver } from './driver/kafkajs-driver.js';
+import { PlatformaticDriver } from './driver/platformatic-driver.js';
 import { recordSize, toRecord } from './envelope.js';
 import { describeError, kafkaErrorType, sanitizeError } from './errors.js';
 import { ConnectionHealth } from './health.js';
@@ -42,6 +43,11 @@ export type DriverFactory = (config: KafkaConfig, logger: Logger, connection: Co
 const BOUND_COMMIT_ROOM_MS = 200;
 
 export const kafkajsDriverFactory: DriverFactory = (config, logger, connection) => new KafkajsDriver({ ...config, logger, secrets: config.secrets, connection });
+
+export const platformaticDriverFactory: DriverFactory = (config, logger, connection) => new PlatformaticDriver({ ...config, logger, secrets: config.secrets, connection });
+
+/** The driver `options.driver` names. */
+const selectedDriver: DriverFactory = (config, logger, connection) => (config.driver === 'kafkajs' ? kafkajsDriverFactory : platformaticDriverFactory)(config, logger, connection);
 
 /**
  * `kafka://` — topics are Kafka topics, groups are consumer groups (one per
@@ -62,7 +68,7 @@ export class KafkaTransport implements Transport {
   private connecting: Promise<void> | undefined;
   private closing: Promise<void> | undefined;
 
-  constructor(init: TransportInit, driverFactory: DriverFactory = kafkajsDriverFactory) {
+  constructor(init: TransportInit, driverFactory: DriverFactory = selectedDriver) {
     this.config = resolveConfig(init);
     this.capabilities = { ...kafkaCapabilities, maxMessageBytes: this.config.maxMessageBytes };
     this.naming = createNaming(this.config);

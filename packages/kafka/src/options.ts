@@ -22,6 +22,10 @@ const SslSchema = z.union([
     .strict(),
 ]);
 
+/** The Kafka clients the transport can run on (see `driver`). */
+export const KAFKA_DRIVERS = ['platformatic', 'kafkajs'] as const;
+export type KafkaDriverName = (typeof KAFKA_DRIVERS)[number];
+
 const credentials = { username: z.string().min(1), password: z.string() };
 
 const SaslSchema = z.discriminatedUnion('mechanism', [
@@ -37,6 +41,11 @@ const SaslSchema = z.discriminatedUnion('mechanism', [
  */
 export const KafkaOptionsSchema = z
   .object({
+    /**
+     * The Kafka client under the transport: `platformatic` (@platformatic/kafka, maintained) or
+     * `kafkajs` (no release since February 2023; kept for one version to fall back on).
+     */
+    driver: z.enum(KAFKA_DRIVERS).default('platformatic'),
     /** Bootstrap brokers (`host:port`); overrides the hosts of the URL. */
     brokers: z.array(z.string().regex(/^[^\s,/@]+:\d{1,5}$/, 'expected "host:port"')).min(1).optional(),
     clientId: z.string().min(1).default('omnibus'),
