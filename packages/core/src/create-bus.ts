@@ -1,11 +1,9 @@
-import { hostname } from 'node:os';
-import { z } from 'zod';
 import { Bus } from './bus.js';
-import { jsonCodec, type Codec } from './codec.js';
 import { ConfigError, ErrorCodes } from './errors.js';
-import { silentLogger, type Logger } from './logger.js';
+import type { Logger } from './logger.js';
 import { createMemoryTransport } from './memory/memory-transport.js';
-import type { Middleware } from './message.js';
+import { busConfigSchema, type BusConfigInput } from './options/bus-config.js';
+import type { OutputOf } from './options/rules.js';
 import { Redactor, redactUrl } from './redact.js';
 import { redactingLogger } from './redacting-logger.js';
 import { redactingTransport } from './redacting-transport.js';
@@ -45,35 +43,13 @@ const SCHEMES: Record<string, TransportName> = {
 const isTransport = (value: unknown): value is Transport =>
   typeof value === 'object' && value !== null && typeof (value as Transport).publish === 'function' && typeof (value as Transport).subscribe === 'function';
 
-const BusConfigSchema = z
-  .object({
-    /** Broker URL; its scheme picks the transport. */
-    url: z.string().min(1).optional(),
-    /** A transport name (instead of the URL scheme), a transport factory (`redis({ url })`) or a transport instance. */
-    transport: z
-      .union([
-        z.enum(Object.keys(TransportPackages) as [TransportName, ...TransportName[]]),
-        z.custom<TransportFactory>(isTransportFactory),
-        z.custom<Transport>(isTransport, 'expected a transport name, a transport factory or a Transport instance'),
-      ])
-      .optional(),
-    /** Transport-specific options (see the transport package's README); `{}` when not given (not with a factory). */
-    options: z.record(z.string(), z.unknown()).optional(),
-    /** CloudEvents `source` of published messages. */
-    source: z.string().min(1).default(`omnibus://${hostname()}`),
-    codec: z.custom<Codec>((v) => typeof v === 'object' && v !== null && typeof (v as Codec).encode === 'function' && typeof (v as Codec).decode === 'function', 'expected a Codec').default(jsonCodec),
-    logger: z.custom<Logger>((v) => typeof v === 'object' && v !== null && typeof (v as Logger).error === 'function', 'expected a logger with debug/info/warn/error').default(silentLogger),
-    middleware: z.array(z.custom<Middleware>((v) => typeof v === 'object' && v !== null, 'expected { publish?, consume? }')).default([]),
-    /** How long close() waits for in-flight handlers before releasing them for redelivery. */
-    drainTimeoutMs: z.number().int().min(0).default(10_000),
-  })
-  .strict();
+const BusConfigSchema = busConfigSchema(Object.keys(TransportPackages) as [TransportName, ...TransportName[]]);
 
 /**
  * The createBus config. A transport factory carries its URL and options itself: `url` or
  * `options` beside one is a ConfigError naming the field.
  */
-export type BusConfig = z.input<typeof BusConfigSchema>;
+export type BusConfig = BusConfigInput<TransportName>;
 
 /**
  * Create a bus from a URL (`memory://`, `amqp://…`, `kafka://…`, `redis://…`,
@@ -121,7 +97,7 @@ async function connectOrClose(transport: Transport): Promise<void> {
   }
 }
 
-type ParsedConfig = z.output<typeof BusConfigSchema>;
+type ParsedConfig = OutputOf<typeof BusConfigSchema>;
 
 /** The factory of a config, read before validation so that its secrets are scrubbed from validation errors too. Never throws. */
 function factoryOf(input: unknown): TransportFactory | undefined {
