@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigError, isOmnibusError, type Transport } from '@omnibus/core';
 import { describeWithBroker, recordingLogger, type RecordingLogger } from '@omnibus/test-support';
 import { parseKafkaUrl } from '../src/url.js';
-import { createTransport } from '../src/index.js';
+import { createTransport, KAFKA_DRIVERS } from '../src/index.js';
 
 /**
  * Hostile passwords: every character a URL gives a meaning to, unicode, and forms that are
@@ -83,9 +83,9 @@ describe('kafka transport: URLs with hostile passwords, without a broker', () =>
     }
   });
 
-  it.each(HOSTILE)('a broker nobody answers on, with password %j: a ConnectionError without it', async (password) => {
+  it.each(HOSTILE.flatMap((password) => KAFKA_DRIVERS.map((driver) => [driver, password] as const)))('%s: a broker nobody answers on, with password %j: a ConnectionError without it', async (driver, password) => {
     const logger = recordingLogger();
-    const transport = createTransport({ url: `kafka://alice:${password}@127.0.0.1:1`, options: { connectTimeoutMs: 2_000, retries: 0, connectionTimeoutMs: 200 }, logger });
+    const transport = createTransport({ url: `kafka://alice:${password}@127.0.0.1:1`, options: { driver, connectTimeoutMs: 2_000, retries: 0, connectionTimeoutMs: 200 }, logger });
     const error = await transport.connect().then(
       () => undefined,
       (e: unknown) => e,
@@ -110,11 +110,12 @@ describeWithBroker('kafka', 'kafka transport: a broker that refuses the credenti
     await Promise.allSettled(open.splice(0).map((t) => t.close()));
   });
 
-  it.each(['Kq7@Zx9/Wv5:Tn3?Rm2#Pl8%Hj6 Gf4', 'Kq7ü☃Zx9', 'Kq7%40Zx9'])('password %j: the error, its causes and the debug log do not contain it', async (password) => {
+  const passwords = ['Kq7@Zx9/Wv5:Tn3?Rm2#Pl8%Hj6 Gf4', 'Kq7ü☃Zx9', 'Kq7%40Zx9'];
+  it.each(passwords.flatMap((password) => KAFKA_DRIVERS.map((driver) => [driver, password] as const)))('%s: password %j: the error, its causes and the debug log do not contain it', async (driver, password) => {
     const logger = recordingLogger();
     // The test broker has no SASL listener: the handshake is refused after connecting.
     const [host] = endpoint.brokers;
-    const transport = createTransport({ url: `kafka://alice:${password}@${host}`, options: { connectTimeoutMs: 5_000, retries: 0 }, logger });
+    const transport = createTransport({ url: `kafka://alice:${password}@${host}`, options: { driver, connectTimeoutMs: 5_000, retries: 0 }, logger });
     open.push(transport);
     const error = await transport.connect().then(
       () => undefined,

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Signal, type Delivery, type Logger, type Transport } from '@omnibus/core';
 import { fastKafkaOptions, recordingLogger, type LogEntry } from '@omnibus/test-support';
 import type { Admin } from 'kafkajs';
-import { createTransport, type KafkaOptionsInput } from '../src/index.js';
+import { createTransport, type KafkaDriverName, type KafkaOptionsInput } from '../src/index.js';
 
 /** A prefix per test file: every topic and group it creates can be found and deleted. */
 export function testPrefix(label: string): string {
@@ -25,8 +25,14 @@ export const isCommit = (entry: LogEntry): boolean => entry.message === 'kafka: 
 export const commitsOf = (entry: LogEntry): CommittedOffset[] => (entry.fields.offsets as CommittedOffset[] | undefined) ?? [];
 export const isAssignment = (entry: LogEntry): boolean => entry.message === 'kafka: partitions assigned';
 
+/**
+ * The driver these tests run on: the default (@platformatic/kafka) unless KAFKA_DRIVER names
+ * another (`KAFKA_DRIVER=kafkajs npx vitest run packages/kafka`); a bad name is a ConfigError.
+ */
+export const testDriver = (process.env.KAFKA_DRIVER || 'platformatic') as KafkaDriverName;
+
 export function makeTransport(url: string, prefix: string, options: KafkaOptionsInput = {}, logger: Logger = recordingLogger()): Transport {
-  return createTransport({ url, logger, options: { ...fastKafkaOptions, prefix, ...options } });
+  return createTransport({ url, logger, options: { ...fastKafkaOptions, prefix, driver: testDriver, ...options } });
 }
 
 /** Raw deliveries of a transport subscription, awaitable. */

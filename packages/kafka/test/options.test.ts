@@ -36,6 +36,12 @@ describe('kafka options and URL', () => {
     expect(() => resolveConfig({ url: 'kafka://h:9092', options: { nope: 1 } })).toThrow(ConfigError);
   });
 
+  it('runs on @platformatic/kafka unless options.driver says kafkajs; another name is a ConfigError naming options.driver', () => {
+    expect(resolveConfig({ url: 'kafka://h:9092', options: {} }).driver).toBe('platformatic');
+    expect(resolveConfig({ url: 'kafka://h:9092', options: { driver: 'kafkajs' } }).driver).toBe('kafkajs');
+    expect(() => resolveConfig({ url: 'kafka://h:9092', options: { driver: 'rdkafka' } })).toThrow(expect.objectContaining({ field: 'options.driver' }));
+  });
+
   it('never echoes a SASL password from options', () => {
     try {
       resolveConfig({ url: 'kafka://h:9092', options: { sasl: { mechanism: 'oauth', username: 'u', password: 'topsecret' } } });
