@@ -12,6 +12,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, existsSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 // Node's global fetch, named for the linter (scripts list their globals).
 const { fetch } = globalThis;
 import { parseEndpoints } from './services.mjs';
@@ -283,3 +284,16 @@ export const artemis = {
     return { ok, detail: `pid ${pid}` };
   },
 };
+
+// `node scripts/brokers/artemis.mjs create <dir> <port>`: an instance configured like the test broker's
+// (same user, acceptor settings and address settings) on another port, for the fault suite's private
+// broker (test/support/src/private-brokers/artemis.ts), so both are made by one piece of code.
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href && process.argv[2] === 'create') {
+  const [dir, port] = process.argv.slice(3);
+  const dist = await ensureArtemisDistribution();
+  const created = dist.ok ? await createArtemisInstance(dir, { ...INSTANCE_SPEC, port: Number(port) }) : dist;
+  if (!created.ok) {
+    console.error(created.error);
+    process.exitCode = 1;
+  }
+}

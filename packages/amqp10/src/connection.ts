@@ -215,9 +215,11 @@ export class ConnectionManager {
         if (!opened) reject(new ConnectionError(`cannot connect to ${this.config.safeUrl}: ${safe.message}`, { cause: safe }));
         else this.lost(live, safe);
       };
-      connection.on('connection_error', (context: EventContext) => fail(context.connection.error));
-      connection.on('connection_close', (context: EventContext) => fail(context.connection.error ?? 'the broker closed the connection'));
-      connection.on('disconnected', (context: EventContext) => fail(context.error ?? 'disconnected'));
+      // A refused SASL login is rhea's transport_error (condition amqp:unauthorized-access), not the close's error.
+      const errorOf = (context: EventContext): unknown => context.connection.error ?? (context.connection as unknown as { transport_error?: unknown }).transport_error;
+      connection.on('connection_error', (context: EventContext) => fail(errorOf(context)));
+      connection.on('connection_close', (context: EventContext) => fail(errorOf(context) ?? 'the broker closed the connection'));
+      connection.on('disconnected', (context: EventContext) => fail(errorOf(context) ?? context.error ?? 'disconnected'));
       connection.on('error', (error: unknown) => fail(error));
       connection.on('protocol_error', (error: unknown) => fail(error));
     });
