@@ -8,7 +8,7 @@ import { assertDelayMs, delayUntil } from './delay.js';
 import { ClosedError, ConfigError, MessageTooLargeError, UnsupportedError, ValidationError } from './errors.js';
 import { EnvelopeHeaders, isReservedHeader } from './headers.js';
 import type { Logger } from './logger.js';
-import type { Handler, Middleware, PublishEnvelope } from './message.js';
+import type { Handler, Middleware, Publication } from './message.js';
 import { DEFAULT_STALL_AFTER_MS, summarizeHealth, type BusHealth, type HealthOptions } from './health.js';
 import type { TopicInspection } from './inspection.js';
 import { compose } from './middleware.js';
@@ -134,16 +134,16 @@ export { DEAD_LETTER_GROUP };
 /** The bus: publish and subscribe typed messages over one transport. */
 export class Bus implements AsyncDisposable {
   private readonly consumers = new Set<Consumer<unknown>>();
-  private readonly publishChain: (envelope: PublishEnvelope) => Promise<void>;
+  private readonly publishChain: (publication: Publication) => Promise<void>;
   private readonly hasPublishMiddleware: boolean;
   private closed: Promise<void> | undefined;
-  /** Publish calls so far: each call's envelopes share its number as `batchId`. */
+  /** Publish calls so far: each call's publications share its number as `batchId`. */
   private batches = 0;
   /**
-   * The publish call each envelope belongs to, for the innermost publish step (composed once for
-   * the bus, so it finds the call by the envelope it is given).
+   * The publish call each publication belongs to, for the innermost publish step (composed once for
+   * the bus, so it finds the call by the publication it is given).
    */
-  private readonly assemblies = new WeakMap<PublishEnvelope, { readonly assembly: BatchAssembly; readonly codec: Codec; arrived: boolean }>();
+  private readonly assemblies = new WeakMap<Publication, { readonly assembly: BatchAssembly; readonly codec: Codec; arrived: boolean }>();
   private readonly window: PublishWindow;
   /** The largest message accepted for publishing: the transport's limit less the room its dead-letter copy needs. */
   private readonly maxPublishBytes: number;
@@ -156,7 +156,7 @@ export class Bus implements AsyncDisposable {
     this.maxPublishBytes = limit - Math.min(DEAD_LETTER_HEADROOM_BYTES, Math.floor(limit / 2));
     const steps = settings.middleware.flatMap((m) => (m.publish ? [m.publish] : []));
     this.hasPublishMiddleware = steps.length > 0;
-    this.publishChain = compose<[PublishEnvelope]>(steps, async (envelope) => this.enqueue(envelope));
+    this.publishChain = compose<[Publication]>(steps, async (publication) => this.enqueue(publication));
   }
 
   get transport(): Transport {
@@ -232,9 +232,9 @@ export class Bus implements AsyncDisposable {
     try {
       this.assertOpen();
       const batchId = ++this.batches;
-      const envelopes = items.map((item, index) => this.envelope(topic, item, index, items.length, batchId, time));
-      await this.runBatch(topic, envelopes);
-      return result(envelopes.map((e) => e.id));
+      const publications = items.map((item, index) => this.publicationOf(topic, item, index, items.length, batchId, time));
+      await this.runBatch(topic, publications);
+      return result(publications.map((e) => e.id));
     } finally {
       this.window.release(items.length);
     }
@@ -428,8 +428,8 @@ export class Bus implements AsyncDisposable {
     return validating;
   }
 
-  /** The envelope of a checked item. */
-  private envelope<TInput>(topic: Topic<unknown, TInput>, item: BatchItem<TInput>, batchIndex: number, batchSize: number, batchId: number, time: string): PublishEnvelope {
+  /** The publication of a checked item. */
+  private publicationOf<TInput>(topic: Topic<unknown, TInput>, item: BatchItem<TInput>, batchIndex: number, batchSize: number, batchId: number, time: string): Publication {
     const headers: Record<string, string> = item.headers ? { ...item.headers } : {};
     const id = item.id ?? randomUUID();
     const codec = topic.codec ?? this.settings.codec;
@@ -444,21 +444,21 @@ export class Bus implements AsyncDisposable {
   }
 
   /**
-   * Every envelope goes through the publish middleware; their innermost steps hand the encoded
+   * Every publication goes through the publish middleware; their innermost steps hand the encoded
    * messages to one BatchAssembly, which sends them in one transport call once every chain got
    * there (or ended without it). Each chain's next() resolves when the batch is durable.
    */
-  private async runBatch(topic: Topic<unknown, unknown>, envelopes: PublishEnvelope[]): Promise<void> {
+  private async runBatch(topic: Topic<unknown, unknown>, publications: Publication[]): Promise<void> {
     const codec = topic.codec ?? this.settings.codec;
     // Without publish middleware there is nothing to run around each message: one call.
-    if (!this.hasPublishMiddleware) return this.send(envelopes.map((envelope) => encode(envelope, codec, false)));
-    const assembly = new BatchAssembly(envelopes.length, (messages) => this.send(messages));
+    if (!this.hasPublishMiddleware) return this.send(publications.map((publication) => encode(publication, codec, false)));
+    const assembly = new BatchAssembly(publications.length, (messages) => this.send(messages));
     await Promise.all(
-      envelopes.map(async (envelope) => {
+      publications.map(async (publication) => {
         const entry = { assembly, codec, arrived: false };
-        this.assemblies.set(envelope, entry);
+        this.assemblies.set(publication, entry);
         try {
-          await this.publishChain(envelope);
+          await this.publishChain(publication);
         } finally {
           if (!entry.arrived) assembly.skip();
         }
@@ -479,14 +479,14 @@ export class Bus implements AsyncDisposable {
     return this.settings.transport.publish(batch);
   }
 
-  /** The innermost publish step: the envelope, as middleware left it, joins its call's assembly. */
-  private enqueue(envelope: PublishEnvelope): Promise<void> {
-    const entry = this.assemblies.get(envelope);
-    if (!entry) return Promise.reject(new Error('publish middleware must pass the envelope it received to next()'));
+  /** The innermost publish step: the publication, as middleware left it, joins its call's assembly. */
+  private enqueue(publication: Publication): Promise<void> {
+    const entry = this.assemblies.get(publication);
+    if (!entry) return Promise.reject(new Error('publish middleware must pass the publication it received to next()'));
     if (entry.arrived) return Promise.reject(new Error('publish middleware called next() twice for one message'));
     entry.arrived = true;
-    const message = encode(envelope, entry.codec, true);
-    envelope.bodyBytes = message.body.byteLength;
+    const message = encode(publication, entry.codec, true);
+    publication.bodyBytes = message.body.byteLength;
     return entry.assembly.arrive(message);
   }
 }
@@ -498,16 +498,16 @@ function sameBound(a: TopicBound, b: TopicBound): boolean {
 }
 const allIds = (ids: string[]): string[] => ids;
 
-/** `copyHeaders`: middleware may still hold the envelope, so the sent headers must not change under it. */
-function encode(envelope: PublishEnvelope, codec: Codec, copyHeaders: boolean): OutgoingMessage {
+/** `copyHeaders`: middleware may still hold the publication, so the sent headers must not change under it. */
+function encode(publication: Publication, codec: Codec, copyHeaders: boolean): OutgoingMessage {
   return {
-    id: envelope.id,
-    deduplicationId: envelope.id,
-    topic: envelope.topic,
-    key: envelope.key,
-    headers: copyHeaders ? { ...envelope.headers } : envelope.headers,
-    body: codec.encode(envelope.body),
-    delayMs: envelope.delayMs,
+    id: publication.id,
+    deduplicationId: publication.id,
+    topic: publication.topic,
+    key: publication.key,
+    headers: copyHeaders ? { ...publication.headers } : publication.headers,
+    body: codec.encode(publication.body),
+    delayMs: publication.delayMs,
   };
 }
 

@@ -30,7 +30,7 @@ export { BackoffSchema, backoffDelay } from './backoff.js';
 export type { Backoff, BackoffInput } from './backoff.js';
 export { RetryPolicySchema, NonRetryableError, decideRetry } from './retry.js';
 export type { RetryPolicy, RetryPolicyInput, RetryDecision } from './retry.js';
-export type { Message, HandlerContext, Handler, PublishEnvelope, PublishMiddleware, ConsumeMiddleware, Middleware, SettledEvent, SettledHook, SettledOutcome } from './message.js';
+export type { Message, HandlerContext, Handler, Publication, PublishEnvelope, PublishMiddleware, ConsumeMiddleware, Middleware, SettledEvent, SettledHook, SettledOutcome } from './message.js';
 export {
   OmnibusError,
   ConfigError,

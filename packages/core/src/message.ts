@@ -41,8 +41,12 @@ export interface HandlerContext {
 
 export type Handler<TBody> = (message: Message<TBody>, context: HandlerContext) => Promise<void> | void;
 
-/** A message about to be published, as publish middleware sees it (mutable headers). */
-export interface PublishEnvelope {
+/**
+ * A message about to be published, as publish middleware sees it (mutable headers). Not to be
+ * confused with the envelope (`EnvelopeHeaders`, `msg.envelope`): the CloudEvents headers a
+ * message carries on the wire.
+ */
+export interface Publication {
   readonly topic: string;
   readonly id: string;
   key: string | undefined;
@@ -60,7 +64,10 @@ export interface PublishEnvelope {
   bodyBytes: number | undefined;
 }
 
-export type PublishMiddleware = (envelope: PublishEnvelope, next: () => Promise<void>) => Promise<void>;
+/** @deprecated Renamed `Publication` ("envelope" is the wire headers, `EnvelopeHeaders`). Kept as an alias until 1.0. */
+export type PublishEnvelope = Publication;
+
+export type PublishMiddleware = (publication: Publication, next: () => Promise<void>) => Promise<void>;
 export type ConsumeMiddleware = (message: Message<unknown>, context: HandlerContext, next: () => Promise<void>) => Promise<void>;
 
 /** How a delivery ended, once its ack or nack was done. */

@@ -1,5 +1,5 @@
 import { context as api, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span } from '@opentelemetry/api';
-import { EnvelopeHeaders, type PublishEnvelope } from '@omnibus/core';
+import { EnvelopeHeaders, type Publication } from '@omnibus/core';
 import { bodySize, deliveryAttributes, errorFacts, messagingSystem } from './attributes.js';
 import { AttributeCache, type Instruments } from './instruments.js';
 import type { ResolvedOptions } from './options.js';
@@ -53,11 +53,11 @@ export class ProducerInstrumentation {
     private readonly instruments: Instruments,
   ) {}
 
-  publish(envelope: PublishEnvelope, next: () => Promise<void>): Promise<void> {
-    if (!this.instruments.enabled && !this.options.tracing()) return this.propagateOnly(envelope, next);
+  publish(publication: Publication, next: () => Promise<void>): Promise<void> {
+    if (!this.instruments.enabled && !this.options.tracing()) return this.propagateOnly(publication, next);
     let operation: SendOperation;
     try {
-      operation = this.join(envelope);
+      operation = this.join(publication);
     } catch {
       // Instrumentation must never stand in the way of a publish.
       return next();
@@ -78,9 +78,9 @@ export class ProducerInstrumentation {
   }
 
   /** Nothing records spans or metrics: only pass on the active context (baggage, a remote parent). */
-  private propagateOnly(envelope: PublishEnvelope, next: () => Promise<void>): Promise<void> {
+  private propagateOnly(publication: Publication, next: () => Promise<void>): Promise<void> {
     try {
-      if (envelope.headers[TRACEPARENT] === undefined) this.options.propagation.inject(api.active(), envelope.headers);
+      if (publication.headers[TRACEPARENT] === undefined) this.options.propagation.inject(api.active(), publication.headers);
     } catch {
       // never into the publish path
     }
@@ -88,90 +88,90 @@ export class ProducerInstrumentation {
   }
 
   /** Find or start this message's send operation, and give the message its creation context. */
-  private join(envelope: PublishEnvelope): SendOperation {
+  private join(publication: Publication): SendOperation {
     const parent = api.active();
-    const single = envelope.batchSize <= 1;
-    const operation = single ? this.start(envelope, parent) : this.batchOf(envelope, parent);
+    const single = publication.batchSize <= 1;
+    const operation = single ? this.start(publication, parent) : this.batchOf(publication, parent);
     operation.arrived += 1;
     operation.unsettled += 1;
-    if (operation.arrived >= operation.size) this.stopCollecting(envelope, operation);
+    if (operation.arrived >= operation.size) this.stopCollecting(publication, operation);
 
-    const userContext = envelope.headers[TRACEPARENT] !== undefined;
+    const userContext = publication.headers[TRACEPARENT] !== undefined;
     if (userContext) {
       // The publisher set a creation context itself: keep it, and link the send span to it.
-      const linked = trace.getSpanContext(this.options.propagation.extract(parent, envelope.headers));
+      const linked = trace.getSpanContext(this.options.propagation.extract(parent, publication.headers));
       if (linked) operation.span.addLink({ context: linked });
     } else if (single || !this.options.batchCreateSpans) {
-      this.options.propagation.inject(operation.context, envelope.headers);
+      this.options.propagation.inject(operation.context, publication.headers);
     } else {
       const create = this.options.tracer.startSpan(
-        `${MessagingOperationType.create} ${envelope.topic}`,
-        { kind: SpanKind.PRODUCER, attributes: this.messageAttributes(envelope, MessagingOperationType.create) },
+        `${MessagingOperationType.create} ${publication.topic}`,
+        { kind: SpanKind.PRODUCER, attributes: this.messageAttributes(publication, MessagingOperationType.create) },
         parent,
       );
-      this.options.propagation.inject(trace.setSpan(parent, create), envelope.headers);
+      this.options.propagation.inject(trace.setSpan(parent, create), publication.headers);
       operation.span.addLink({ context: create.spanContext() });
       create.end();
     }
     return operation;
   }
 
-  private batchOf(envelope: PublishEnvelope, parent: Context): SendOperation {
-    const key = batchKey(envelope);
+  private batchOf(publication: Publication, parent: Context): SendOperation {
+    const key = batchKey(publication);
     const open = this.collecting.get(key);
-    const match = open?.find((operation) => operation.arrived === envelope.batchIndex) ?? (envelope.batchIndex > 0 ? open?.[0] : undefined);
+    const match = open?.find((operation) => operation.arrived === publication.batchIndex) ?? (publication.batchIndex > 0 ? open?.[0] : undefined);
     if (match) return match;
-    const operation = this.start(envelope, parent);
+    const operation = this.start(publication, parent);
     if (open) open.push(operation);
     else this.collecting.set(key, [operation]);
     return operation;
   }
 
-  private start(envelope: PublishEnvelope, parent: Context): SendOperation {
-    const size = Math.max(1, envelope.batchSize);
-    const system = messagingSystem(envelope.transport);
+  private start(publication: Publication, parent: Context): SendOperation {
+    const size = Math.max(1, publication.batchSize);
+    const system = messagingSystem(publication.transport);
     // Its context is the creation context of its messages unless each gets a "create" span.
     const isCreationContext = size === 1 || !this.options.batchCreateSpans;
-    const attributes = size === 1 ? this.messageAttributes(envelope, MessagingOperationType.send) : this.batchAttributes(envelope, system, size);
-    const span = this.options.tracer.startSpan(`${MessagingOperationType.send} ${envelope.topic}`, { kind: isCreationContext ? SpanKind.PRODUCER : SpanKind.CLIENT, attributes }, parent);
-    const metricAttributes = this.metricAttributes.get(`${system}\n${envelope.topic}`, () => ({
+    const attributes = size === 1 ? this.messageAttributes(publication, MessagingOperationType.send) : this.batchAttributes(publication, system, size);
+    const span = this.options.tracer.startSpan(`${MessagingOperationType.send} ${publication.topic}`, { kind: isCreationContext ? SpanKind.PRODUCER : SpanKind.CLIENT, attributes }, parent);
+    const metricAttributes = this.metricAttributes.get(`${system}\n${publication.topic}`, () => ({
       [ATTR_MESSAGING_SYSTEM]: system,
-      [ATTR_MESSAGING_DESTINATION_NAME]: envelope.topic,
+      [ATTR_MESSAGING_DESTINATION_NAME]: publication.topic,
       [ATTR_MESSAGING_OPERATION_TYPE]: MessagingOperationType.send,
       [ATTR_MESSAGING_OPERATION_NAME]: MessagingOperationType.send,
     }));
     return { span, context: trace.setSpan(parent, span), startedAt: performance.now(), size, metricAttributes, state: 'collecting', arrived: 0, unsettled: 0, failure: undefined };
   }
 
-  private messageAttributes(envelope: PublishEnvelope, operation: string): Attributes {
-    const system = messagingSystem(envelope.transport);
+  private messageAttributes(publication: Publication, operation: string): Attributes {
+    const system = messagingSystem(publication.transport);
     const attributes: Attributes = {
       [ATTR_MESSAGING_SYSTEM]: system,
-      [ATTR_MESSAGING_DESTINATION_NAME]: envelope.topic,
+      [ATTR_MESSAGING_DESTINATION_NAME]: publication.topic,
       [ATTR_MESSAGING_OPERATION_TYPE]: operation,
       [ATTR_MESSAGING_OPERATION_NAME]: operation,
-      [ATTR_MESSAGING_MESSAGE_ID]: envelope.id,
+      [ATTR_MESSAGING_MESSAGE_ID]: publication.id,
     };
-    deliveryAttributes(attributes, system, envelope.key, undefined);
-    bodySize(attributes, envelope.body);
+    deliveryAttributes(attributes, system, publication.key, undefined);
+    bodySize(attributes, publication.body);
     return attributes;
   }
 
-  private batchAttributes(envelope: PublishEnvelope, system: string, size: number): Attributes {
+  private batchAttributes(publication: Publication, system: string, size: number): Attributes {
     return {
       [ATTR_MESSAGING_SYSTEM]: system,
-      [ATTR_MESSAGING_DESTINATION_NAME]: envelope.topic,
+      [ATTR_MESSAGING_DESTINATION_NAME]: publication.topic,
       [ATTR_MESSAGING_OPERATION_TYPE]: MessagingOperationType.send,
       [ATTR_MESSAGING_OPERATION_NAME]: MessagingOperationType.send,
       [ATTR_MESSAGING_BATCH_MESSAGE_COUNT]: size,
     };
   }
 
-  private stopCollecting(envelope: PublishEnvelope, operation: SendOperation): void {
+  private stopCollecting(publication: Publication, operation: SendOperation): void {
     if (operation.state !== 'collecting') return;
     operation.state = 'sending';
     if (operation.size === 1) return;
-    const key = batchKey(envelope);
+    const key = batchKey(publication);
     const open = this.collecting.get(key);
     if (!open) return;
     const rest = open.filter((o) => o !== operation);
@@ -217,6 +217,6 @@ export class ProducerInstrumentation {
 }
 
 /** Messages of one publishBatch call share topic, size and ce-time. */
-function batchKey(envelope: PublishEnvelope): string {
-  return `${envelope.topic}\n${envelope.batchSize}\n${envelope.headers[EnvelopeHeaders.time] ?? ''}`;
+function batchKey(publication: Publication): string {
+  return `${publication.topic}\n${publication.batchSize}\n${publication.headers[EnvelopeHeaders.time] ?? ''}`;
 }

@@ -1,4 +1,4 @@
-import type { Handler, HandlerContext, Message, PublishEnvelope, PublishMiddleware, ConsumeMiddleware } from '../message.js';
+import type { Handler, HandlerContext, Message, Publication, PublishMiddleware, ConsumeMiddleware } from '../message.js';
 import { Signal } from './wait.js';
 
 export type SpyOutcome = 'ack' | 'error';
@@ -100,27 +100,27 @@ export interface PublishedCapture {
   /** Add to `createBus({ middleware: [capture.middleware] })`. */
   readonly middleware: { readonly publish: PublishMiddleware; readonly consume?: ConsumeMiddleware };
   /** Messages whose publish was durably accepted, in order. */
-  readonly published: readonly PublishEnvelope[];
-  waitForPublished(predicate: (envelope: PublishEnvelope) => boolean, options?: { timeoutMs?: number }): Promise<PublishEnvelope>;
+  readonly published: readonly Publication[];
+  waitForPublished(predicate: (publication: Publication) => boolean, options?: { timeoutMs?: number }): Promise<Publication>;
 }
 
 /** Record what a bus published (after the broker accepted it), for asserting on producers. */
 export function capturePublished(): PublishedCapture {
-  const published: PublishEnvelope[] = [];
+  const published: Publication[] = [];
   const signal = new Signal();
   return {
     published,
     middleware: {
-      publish: async (envelope, next) => {
+      publish: async (publication, next) => {
         await next();
-        published.push(envelope);
+        published.push(publication);
         signal.notify();
       },
     },
     waitForPublished: async (predicate, options = {}) => {
-      let found: PublishEnvelope | undefined;
+      let found: Publication | undefined;
       await signal.until(() => (found = published.find(predicate)) !== undefined, options.timeoutMs ?? DEFAULT_TIMEOUT_MS, () => 'a published message matching the predicate');
-      return found as PublishEnvelope;
+      return found as Publication;
     },
   };
 }
