@@ -10,7 +10,12 @@ export const EnvelopeHeaders = {
   time: 'ce-time',
   specVersion: 'ce-specversion',
   contentType: 'content-type',
-  /** ISO time of the first failed attempt, kept across retries. */
+  /**
+   * ISO time of the first failed attempt, kept across retries: bookkeeping while a message is
+   * retried. It is removed when the message is dead-lettered, where the same time is reported as
+   * `DeadLetterHeaders.firstFailureAt` beside the other dead-letter facts (one value, two roles:
+   * a retried message never carries a dead-letter header, a dead letter never carries this one).
+   */
   firstFailureAt: 'omnibus-first-failure-at',
 } as const;
 
