@@ -1,5 +1,6 @@
 import {
   ClosedError,
+  ConfigError,
   assertConcurrency,
   assertDelayMs,
   assertGroupName,
@@ -11,6 +12,7 @@ import {
   type Transport,
   type TransportCapabilities,
   type TransportHealth,
+  type TransportInspection,
   type TransportInit,
   type TransportSubscription,
 } from '@omnibus/core';
@@ -19,6 +21,8 @@ import { checkHeaders, encodeMessage } from './codec.js';
 import { ConnectionManager } from './connection.js';
 import { DispositionGate } from './dispositions.js';
 import { Scrubber } from './errors.js';
+import { inspectTopic } from './inspect.js';
+import { isMissingResource, Management } from './management.js';
 import { Names } from './names.js';
 import { resolveConfig, type ResolvedConfig } from './options.js';
 import { Publisher } from './publisher.js';
@@ -40,6 +44,7 @@ export class Amqp10Transport implements Transport {
   private readonly names: Names;
   private readonly scrub: Scrubber;
   private readonly deps: SubscriptionDeps;
+  private readonly management: Management;
   private readonly subscriptions = new Set<Amqp10Subscription>();
   /** Group queues known to exist (durable: they outlive reconnects and broker restarts). */
   private readonly ensured = new Map<string, Promise<void>>();
@@ -55,6 +60,7 @@ export class Amqp10Transport implements Transport {
     this.names = new Names(options.prefix);
     this.connection = new ConnectionManager(config, this.scrub, logger);
     this.publisher = new Publisher(this.connection, options.publishTimeoutMs, this.scrub, logger);
+    this.management = new Management(this.connection, options.connectTimeoutMs, this.scrub);
     this.deps = { connection: this.connection, publisher: this.publisher, scrub: this.scrub, logger, gate: new DispositionGate(), attachTimeoutMs: options.connectTimeoutMs, closeTimeoutMs: Math.max(1, options.closeTimeoutMs), reconnect: options.reconnect };
   }
 
@@ -133,6 +139,40 @@ export class Amqp10Transport implements Transport {
     };
   }
 
+  /** Depth from Artemis' queue counts (its management API; the user needs the `manage` permission). */
+  async inspect(topic: string, group?: string): Promise<TransportInspection> {
+    this.assertOpen();
+    assertTopicName(topic);
+    if (group !== undefined) assertGroupName(group);
+    return inspectTopic(this.management, this.names, topic, group);
+  }
+
+  /**
+   * Destroy the group's queue (management `destroyQueue`), refused with a ConfigError while the queue
+   * has a consumer (any process's). A queue that does not exist is already deleted.
+   */
+  async deleteGroup(topic: string, group: string): Promise<void> {
+    this.assertOpen();
+    assertTopicName(topic);
+    assertGroupName(group);
+    const queue = this.names.queue(topic, group);
+    let consumers: number;
+    try {
+      consumers = Number(await this.management.attribute(`queue.${queue}`, 'consumerCount'));
+    } catch (error) {
+      if (isMissingResource(error)) return;
+      throw error;
+    }
+    if (consumers > 0) throw new ConfigError('group', `group "${group}" of topic "${topic}" has ${consumers} consumer${consumers === 1 ? '' : 's'}: close its subscriptions before deleting it`);
+    this.ensured.delete(this.names.fqqn(topic, group));
+    try {
+      await this.management.operation('broker', 'destroyQueue', [queue]);
+    } catch (error) {
+      // Gone meanwhile (AMQ229017).
+      if (!isMissingResource(error)) throw error;
+    }
+  }
+
   health(): TransportHealth {
     return this.connection.health();
   }
@@ -161,6 +201,7 @@ export class Amqp10Transport implements Transport {
     this.subscriptions.clear();
     await Promise.allSettled(subscriptions.map((subscription) => subscription.close()));
     await this.publisher.close(this.config.options.closeTimeoutMs);
+    this.management.close();
     await this.connection.close();
     this.lifecycle = { phase: 'closed' };
     this.logger.debug({ url: this.config.safeUrl }, 'omnibus amqp10: closed');
