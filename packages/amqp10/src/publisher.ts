@@ -91,7 +91,7 @@ export class Publisher {
     try {
       await withTimeout(all, this.publishTimeoutMs, () =>
         this.connection.current()
-          ? new PublishError(`the broker did not accept ${items.length === 1 ? 'the message' : 'every message'} within ${this.publishTimeoutMs} ms (publishTimeoutMs)`, { topic: items[0]?.topic })
+          ? new PublishError(`the broker did not accept ${items.length === 1 ? 'the message' : 'every message'} within ${this.publishTimeoutMs} ms (publishTimeoutMs)`, items[0] ? { topic: items[0].topic } : {})
           : new ConnectionError(`no connection to the broker within ${this.publishTimeoutMs} ms (publishTimeoutMs): nothing of this publish is known to be stored`),
       );
     } finally {

@@ -94,6 +94,9 @@ export class Amqp10Subscription implements TransportSubscription, DeliveryOwner 
 
   private async attach(live: LiveConnection): Promise<void> {
     if (this.state.phase !== 'running') return;
+    // start() and the `opened` listener both attach when the first connect happens during start():
+    // one receiver per connection.
+    if (this.state.link?.generation === live.generation) return;
     const { receiver, id, opened } = attachReceiver(live, this.fqqn, this.deps.attachTimeoutMs, this.deps.scrub);
     const link: ReceiverLink = { receiver, generation: live.generation, id, open: false };
     this.state.link = link;

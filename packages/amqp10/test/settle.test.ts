@@ -1,9 +1,10 @@
 // Settle semantics on a real Artemis: outcomes, the attempt count, delayed nacks, a refused login.
 import { randomBytes } from 'node:crypto';
-import { afterEach, expect, it } from 'vitest';
+import { afterAll, afterEach, expect, it } from 'vitest';
 import { ConnectionError, Signal, silentLogger, type Delivery, type Transport } from '@omnibus/core';
 import { describeWithBroker } from '@omnibus/test-support';
 import { createTransport } from '../src/index.js';
+import { cleanupPrefix } from './helpers.js';
 
 describeWithBroker('amqp10', 'amqp10 settle semantics', (endpoint) => {
   const prefix = `a10-pt-${randomBytes(3).toString('hex')}.`;
@@ -15,6 +16,9 @@ describeWithBroker('amqp10', 'amqp10 settle semantics', (endpoint) => {
   };
   afterEach(async () => {
     await Promise.allSettled(open.splice(0).map((t) => t.close()));
+  });
+  afterAll(async () => {
+    await cleanupPrefix(endpoint.url, prefix);
   });
   const topicName = (label: string) => `t-${randomBytes(4).toString('hex')}-${label}`;
   const message = (topic: string, id: string) => ({ id, topic, key: undefined, headers: { n: id }, body: new Uint8Array(Buffer.from(id)) });
@@ -94,6 +98,21 @@ describeWithBroker('amqp10', 'amqp10 settle semantics', (endpoint) => {
     await transport.publish([{ ...message(topic, 'big'), body }]);
     await until(() => deliveries.length >= 1, 'the large message');
     expect(Buffer.from((deliveries[0] as Delivery).message.body).equals(Buffer.from(body))).toBe(true);
+  });
+
+  it('holds the credit bound when subscribe() is what connects the transport', async () => {
+    const transport = make();
+    const topic = topicName('first');
+    // No connect() before: the subscription's start dials, and the connection's opened event fires meanwhile.
+    const { deliveries, until } = await collect(transport, topic, 1);
+    await transport.publish([message(topic, 'a'), message(topic, 'b')]);
+    await until(() => deliveries.length >= 1, 'a delivery');
+    // One receiver with credit 1: the second message waits until the first is settled.
+    const inspection = await transport.inspect?.(topic, 'g');
+    expect(inspection?.groups[0]).toMatchObject({ inFlight: { value: 1 }, waiting: { value: 1 } });
+    await (deliveries[0] as Delivery).ack();
+    await until(() => deliveries.length >= 2, 'the second delivery');
+    await (deliveries[1] as Delivery).ack();
   });
 
   it('rejects a refused login with a ConnectionError that names the condition and never the password', async () => {
