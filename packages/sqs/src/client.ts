@@ -32,7 +32,13 @@ export function sqsSettings(url: SqsUrl, options: SqsOptions): SqsSettings {
  * container's port mapping would otherwise be bypassed).
  */
 export function createSqsClient(url: SqsUrl, options: SqsOptions): SQSClient {
-  const credentials = options.credentials ?? (url.accessKeyId && url.secretAccessKey ? { accessKeyId: url.accessKeyId, secretAccessKey: url.secretAccessKey } : undefined);
+  // A copy: the SDK writes its own bookkeeping ($source) into the credentials object it is given.
+  const given = options.credentials;
+  const credentials = given
+    ? { accessKeyId: given.accessKeyId, secretAccessKey: given.secretAccessKey, ...(given.sessionToken ? { sessionToken: given.sessionToken } : {}) }
+    : url.accessKeyId && url.secretAccessKey
+      ? { accessKeyId: url.accessKeyId, secretAccessKey: url.secretAccessKey }
+      : undefined;
   const region = options.region ?? url.region ?? (url.endpoint ? DEFAULT_ENDPOINT_REGION : undefined);
   const config: SQSClientConfig = {
     maxAttempts: 1,

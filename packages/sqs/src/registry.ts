@@ -39,12 +39,12 @@ export class GroupRegistry {
   ) {}
 
   /** The URLs of the queues of every group of `topic`, at most groupCacheMs old. */
-  async queuesOf(topic: string, signal?: AbortSignal): Promise<string[]> {
+  async queuesOf(topic: string): Promise<string[]> {
     const cached = this.listings.get(topic);
     if (cached && Date.now() - cached.at < this.options.groupCacheMs) return [...cached.queues.values()];
     let pending = this.listing.get(topic);
     if (!pending) {
-      pending = this.list(topic, signal).finally(() => this.listing.delete(topic));
+      pending = this.list(topic).finally(() => this.listing.delete(topic));
       this.listing.set(topic, pending);
     }
     return [...(await pending).queues.values()];
@@ -96,12 +96,12 @@ export class GroupRegistry {
     }
   }
 
-  private async list(topic: string, signal?: AbortSignal): Promise<Listing> {
+  private async list(topic: string): Promise<Listing> {
     const at = Date.now();
     const queues = new Map<string, string>();
     let NextToken: string | undefined;
     do {
-      const page = await this.client.send(new ListQueuesCommand({ QueueNamePrefix: this.names.topicPrefix(topic), MaxResults: 1000, NextToken }), { abortSignal: signal });
+      const page = await this.client.send(new ListQueuesCommand({ QueueNamePrefix: this.names.topicPrefix(topic), MaxResults: 1000, NextToken }));
       for (const url of page.QueueUrls ?? []) queues.set(QueueNames.nameOf(url), url);
       NextToken = page.NextToken;
     } while (NextToken);

@@ -9,7 +9,7 @@ export const testCredentials = { accessKeyId: 'omnibus-test', secretAccessKey: '
 /** A raw SQS client for `url` (an sqs:// URL of a custom endpoint). */
 export function rawClient(url: string): SQSClient {
   const parsed = parseSqsUrl(url);
-  return new SQSClient({ endpoint: parsed.endpoint, region: parsed.region ?? 'us-east-1', credentials: testCredentials, useQueueUrlAsEndpoint: false });
+  return new SQSClient({ ...(parsed.endpoint ? { endpoint: parsed.endpoint } : {}), region: parsed.region ?? 'us-east-1', credentials: { ...testCredentials }, useQueueUrlAsEndpoint: false });
 }
 
 /** Delete every queue whose name starts with `prefix` (best effort). */
