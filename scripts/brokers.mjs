@@ -16,6 +16,8 @@ import { chownSync, existsSync, readdirSync, realpathSync, statSync } from 'node
 import net from 'node:net';
 import { dirname, join } from 'node:path';
 import { composeStop, composeUp, dockerEngineAvailable, ensureComposeTool } from './brokers/docker.mjs';
+import { artemis } from './brokers/artemis.mjs';
+import { elasticmq } from './brokers/elasticmq.mjs';
 import { kafka } from './brokers/kafka.mjs';
 import { tcpProbe } from './brokers/probes.mjs';
 import { nats, parseEndpoints, rabbitmq, redis } from './brokers/services.mjs';
@@ -249,7 +251,7 @@ async function ensurePostgresDatabase(result) {
   }
 }
 
-const ALL_BROKERS = [rabbitmq, kafka, redis, nats, postgres];
+const ALL_BROKERS = [rabbitmq, kafka, redis, nats, postgres, artemis, elasticmq];
 let BROKERS = ALL_BROKERS;
 
 async function probeAny(broker, list) {

@@ -29,10 +29,10 @@ describe('docker-compose.yml', () => {
     expect(res.status).toBe(0);
   });
 
-  it.skipIf(!available && !isCI())('defines the four broker services and PostgreSQL', () => {
+  it.skipIf(!available && !isCI())('defines the four broker services, PostgreSQL, Artemis and ElasticMQ', () => {
     if (!available) throw new Error('docker-compose is not installed (CI=true)');
     const res = spawnSync('docker-compose', ['-f', composeFile, 'config', '--services'], { encoding: 'utf8', timeout: 60_000 });
     expect(res.status).toBe(0);
-    expect(res.stdout.trim().split('\n').sort()).toEqual(['kafka', 'nats', 'postgres', 'rabbitmq', 'redis']);
+    expect(res.stdout.trim().split('\n').sort()).toEqual(['artemis', 'elasticmq', 'kafka', 'nats', 'postgres', 'rabbitmq', 'redis']);
   });
 });

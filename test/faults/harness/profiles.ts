@@ -3,8 +3,10 @@
 // take to hand a crashed consumer's messages to another member of its group.
 import { randomBytes } from 'node:crypto';
 import { inspectKafka, type InspectTarget } from './inspect.js';
+import { cleanupPrefix } from '../../../packages/amqp10/test/helpers.js';
 import { purgeNats, purgeRabbitMQ, purgeRedis } from './purge.js';
 import type { FaultTransportName } from './topic.js';
+import { deleteQueuesWithPrefix, testCredentials as sqsTestCredentials } from '../../../packages/sqs/test/helpers.js';
 
 type Options = Record<string, unknown>;
 
@@ -121,5 +123,47 @@ export const profiles: Record<FaultTransportName, FaultProfile> = {
     // JetStream redelivers a delivery not acked within ackWaitMs.
     crashRedeliveryMs: 2_000,
     purge: (url) => purgeNats(url, `FAULTS_${run}`),
+  },
+  amqp10: {
+    name: 'amqp10',
+    options: (overrides = {}) => ({
+      prefix: `a10-faults-${run}.`,
+      connectTimeoutMs: 3_000,
+      // The broker sends a frame every second; a connection silent for 4 s is replaced.
+      idleTimeoutMs: 2_000,
+      reconnect: { initialDelayMs: 50, maxDelayMs: 500 },
+      publishTimeoutMs: 30_000,
+      closeTimeoutMs: 2_000,
+      ...overrides,
+    }),
+    publishGivesUpAfter: (ms) => ({ publishTimeoutMs: ms }),
+    // rhea's own reconnect is off; the transport redials for as long as it is open.
+    clientGivesUpSoon: {},
+    // Artemis puts a closed connection's unsettled deliveries back at once (a SIGKILLed process's
+    // socket is closed by the kernel).
+    crashRedeliveryMs: 2_000,
+    purge: (url) => cleanupPrefix(url, `a10-faults-${run}.`),
+  },
+  sqs: {
+    name: 'sqs',
+    options: (overrides = {}) => ({
+      prefix: `sqs-t-f${run}-`,
+      credentials: sqsTestCredentials,
+      // Short long polls and a 3 s lease (extended every second while a handler runs).
+      waitTimeSeconds: 1,
+      visibilityTimeoutSeconds: 3,
+      groupCacheMs: 100,
+      requestTimeoutMs: 3_000,
+      connectTimeoutMs: 1_000,
+      reconnect: { initialDelayMs: 50, maxDelayMs: 500 },
+      publishTimeoutMs: 30_000,
+      ...overrides,
+    }),
+    publishGivesUpAfter: (ms) => ({ publishTimeoutMs: ms }),
+    // HTTP: every request is retried by the transport for as long as it is open; no client budget.
+    clientGivesUpSoon: {},
+    // A crashed consumer's messages become visible again when their visibility timeout ends.
+    crashRedeliveryMs: 3_000,
+    purge: async (url) => `deleted ${await deleteQueuesWithPrefix(url, `sqs-t-f${run}-`)} queues`,
   },
 };

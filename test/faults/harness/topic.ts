@@ -5,4 +5,4 @@ export const FaultBody = z.object({ n: z.number().int(), poison: z.boolean().opt
 export type FaultBody = z.infer<typeof FaultBody>;
 
 /** The transports the fault suite covers (package `@omnibus/<name>`). */
-export type FaultTransportName = 'rabbitmq' | 'kafka' | 'redis' | 'nats';
+export type FaultTransportName = 'rabbitmq' | 'kafka' | 'redis' | 'nats' | 'amqp10' | 'sqs';

@@ -50,7 +50,51 @@ export interface UnavailablePostgres {
 
 export type PostgresEndpoint = AvailablePostgres | UnavailablePostgres;
 
-type ServiceKind = BrokerKind | PostgresKind;
+/**
+ * ActiveMQ Artemis over AMQP 1.0 (`@omnibus/amqp10`): a kind of its own, not in `BROKER_KINDS` yet
+ * (tests that loop over the four brokers stay as they are). amqp10://artemis:artemis@127.0.0.1:5673.
+ */
+export type Amqp10Kind = 'amqp10';
+
+export interface AvailableAmqp10 {
+  available: true;
+  kind: Amqp10Kind;
+  /** amqp10://artemis:artemis@127.0.0.1:5673 (or OMNIBUS_TEST_AMQP10_URL). */
+  url: string;
+  brokers: string[];
+}
+
+export interface UnavailableAmqp10 {
+  available: false;
+  kind: Amqp10Kind;
+  reason: string;
+}
+
+export type Amqp10Endpoint = AvailableAmqp10 | UnavailableAmqp10;
+
+/**
+ * Amazon SQS through an SQS-compatible server (ElasticMQ, `@omnibus/sqs`): a kind of its own, not in
+ * `BROKER_KINDS` yet. sqs://127.0.0.1:9324?region=elasticmq (credentials: any, given as options).
+ */
+export type SqsKind = 'sqs';
+
+export interface AvailableSqs {
+  available: true;
+  kind: SqsKind;
+  /** sqs://127.0.0.1:9324?region=elasticmq (or OMNIBUS_TEST_SQS_URL). */
+  url: string;
+  brokers: string[];
+}
+
+export interface UnavailableSqs {
+  available: false;
+  kind: SqsKind;
+  reason: string;
+}
+
+export type SqsEndpoint = AvailableSqs | UnavailableSqs;
+
+type ServiceKind = BrokerKind | PostgresKind | Amqp10Kind | SqsKind;
 
 interface BrokerConfig {
   envVar: string;
@@ -64,6 +108,8 @@ const CONFIG: Record<ServiceKind, BrokerConfig> = {
   redis: { envVar: 'OMNIBUS_TEST_REDIS_URL', defaultUrl: 'redis://127.0.0.1:6379', defaultPort: 6379 },
   nats: { envVar: 'OMNIBUS_TEST_NATS_URL', defaultUrl: 'nats://127.0.0.1:4222', defaultPort: 4222 },
   postgres: { envVar: 'OMNIBUS_TEST_POSTGRES_URL', defaultUrl: 'postgres://postgres@127.0.0.1:5432/test', defaultPort: 5432 },
+  amqp10: { envVar: 'OMNIBUS_TEST_AMQP10_URL', defaultUrl: 'amqp10://artemis:artemis@127.0.0.1:5673', defaultPort: 5673 },
+  sqs: { envVar: 'OMNIBUS_TEST_SQS_URL', defaultUrl: 'sqs://127.0.0.1:9324?region=elasticmq', defaultPort: 9324 },
 };
 
 const PROBE_TIMEOUT_MS = 1_500;
@@ -152,7 +198,7 @@ function tcpCheckSync(addresses: HostPort[]): { ok: true } | { ok: false; errors
   }
 }
 
-const cache = new Map<ServiceKind, BrokerEndpoint | PostgresEndpoint>();
+const cache = new Map<ServiceKind, BrokerEndpoint | PostgresEndpoint | Amqp10Endpoint | SqsEndpoint>();
 
 /**
  * Where the `kind` test broker is, if it answers: a quick TCP check of the configured address
@@ -162,8 +208,10 @@ const cache = new Map<ServiceKind, BrokerEndpoint | PostgresEndpoint>();
  */
 export function brokerEndpoint(kind: BrokerKind): BrokerEndpoint;
 export function brokerEndpoint(kind: PostgresKind): PostgresEndpoint;
-export function brokerEndpoint(kind: ServiceKind): BrokerEndpoint | PostgresEndpoint;
-export function brokerEndpoint(kind: ServiceKind): BrokerEndpoint | PostgresEndpoint {
+export function brokerEndpoint(kind: Amqp10Kind): Amqp10Endpoint;
+export function brokerEndpoint(kind: SqsKind): SqsEndpoint;
+export function brokerEndpoint(kind: ServiceKind): BrokerEndpoint | PostgresEndpoint | Amqp10Endpoint | SqsEndpoint;
+export function brokerEndpoint(kind: ServiceKind): BrokerEndpoint | PostgresEndpoint | Amqp10Endpoint | SqsEndpoint {
   const cached = cache.get(kind);
   if (cached) return cached;
   const cfg = configuredBroker(kind);
@@ -179,7 +227,7 @@ export function brokerEndpoint(kind: ServiceKind): BrokerEndpoint | PostgresEndp
           `nothing answers at ${cfg.brokers.join(', ')} (${check.errors.join('; ')}); tried a TCP connect to ` +
           (cfg.override ? `the address in ${cfg.envVar}` : `the default address (set ${cfg.envVar} to use another one)`) +
           '; run `npm run brokers:up` to find or start it',
-      }) as BrokerEndpoint | PostgresEndpoint;
+      }) as BrokerEndpoint | PostgresEndpoint | Amqp10Endpoint | SqsEndpoint;
   cache.set(kind, endpoint);
   return endpoint;
 }
@@ -202,11 +250,15 @@ function announceSkip(kind: ServiceKind, reason: string): void {
 export function describeWithBroker(kind: BrokerKind, name: string, fn: (endpoint: AvailableBroker) => void): void;
 /** The same for PostgreSQL: `endpoint.url` is a connection string for pg. */
 export function describeWithBroker(kind: PostgresKind, name: string, fn: (endpoint: AvailablePostgres) => void): void;
-export function describeWithBroker(kind: ServiceKind, name: string, fn: ((endpoint: AvailableBroker) => void) | ((endpoint: AvailablePostgres) => void)): void {
+/** The same for ActiveMQ Artemis (AMQP 1.0): `endpoint.url` is an amqp10:// URL. */
+export function describeWithBroker(kind: Amqp10Kind, name: string, fn: (endpoint: AvailableAmqp10) => void): void;
+/** The same for SQS (ElasticMQ): `endpoint.url` is an sqs:// URL. */
+export function describeWithBroker(kind: SqsKind, name: string, fn: (endpoint: AvailableSqs) => void): void;
+export function describeWithBroker(kind: ServiceKind, name: string, fn: ((endpoint: AvailableBroker) => void) | ((endpoint: AvailablePostgres) => void) | ((endpoint: AvailableAmqp10) => void) | ((endpoint: AvailableSqs) => void)): void {
   const endpoint = brokerEndpoint(kind);
   if (endpoint.available) {
     // The overloads pair each kind with its endpoint type.
-    describe(name, () => (fn as (endpoint: AvailableBroker | AvailablePostgres) => void)(endpoint));
+    describe(name, () => (fn as (endpoint: AvailableBroker | AvailablePostgres | AvailableAmqp10 | AvailableSqs) => void)(endpoint));
     return;
   }
   if (isCI()) {

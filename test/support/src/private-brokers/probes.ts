@@ -87,3 +87,13 @@ export const amqpReady = (port: number, timeoutMs = 2_000): Promise<boolean> =>
     if (buf.length < 11) return undefined;
     return buf[0] === 1 && buf.readUInt16BE(7) === 10 && buf.readUInt16BE(9) === 10;
   }, timeoutMs);
+
+/** AMQP 1.0 with SASL: the SASL protocol header answered by the same header and a sasl-mechanisms frame (0x40). */
+export const amqp10Ready = (port: number, timeoutMs = 2_000): Promise<boolean> =>
+  exchange(port, Buffer.from([0x41, 0x4d, 0x51, 0x50, 3, 1, 0, 0]), (buf) => {
+    if (buf.length < 8 + 8 + 3) return undefined;
+    const header = buf.subarray(0, 8).equals(Buffer.from([0x41, 0x4d, 0x51, 0x50, 3, 1, 0, 0]));
+    const at = 8 + (buf[12] as number) * 4;
+    if (buf.length < at + 3) return undefined;
+    return header && buf[at] === 0x00 && buf[at + 1] === 0x53 && buf[at + 2] === 0x40;
+  }, timeoutMs);
