@@ -50,7 +50,7 @@ export interface Figures {
 export interface SideResult {
   /** 'ok': measured (some rounds may have errors); 'skipped': not run, see reason. */
   status: 'ok' | 'skipped';
-  reason?: string;
+  reason?: string | undefined;
   rounds: SideRound[];
   medians?: Figures;
 }
@@ -59,7 +59,7 @@ export interface BrokerResult {
   readonly broker: BrokerName;
   readonly url: string;
   status: 'ok' | 'skipped';
-  reason?: string;
+  reason?: string | undefined;
   readonly sides: Record<SideKind, SideResult>;
   cleanup?: { removed: number } | { error: string };
 }

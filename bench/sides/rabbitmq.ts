@@ -13,7 +13,8 @@ export const queueName = (target: Target) => `${target.topic}.${target.group}`;
  */
 function publishOptions(topic: string, envelope: boolean): Options.Publish {
   if (!envelope) return { persistent: true, contentType: 'application/json' };
-  const { 'ce-id': messageId, 'ce-type': type, 'content-type': contentType, ...rest } = envelopeHeaders(topic);
+  // envelopeHeaders always sets these three.
+  const { 'ce-id': messageId, 'ce-type': type, 'content-type': contentType, ...rest } = envelopeHeaders(topic) as Record<string, string> & { 'ce-id': string; 'ce-type': string; 'content-type': string };
   return { persistent: true, contentType, messageId, type, headers: rest };
 }
 

@@ -28,18 +28,18 @@ import { checkBody, type Checked } from './schema-validation.js';
 
 export interface PublishOptions {
   /** Partitioning / ordering key. */
-  readonly key?: string;
+  readonly key?: string | undefined;
   /** User headers (e.g. traceparent); names starting with `ce-` or `omnibus-` are reserved. */
-  readonly headers?: Readonly<Record<string, string>>;
+  readonly headers?: Readonly<Record<string, string>> | undefined;
   /** Message id; a UUID by default. Reuse it when re-publishing so consumers can deduplicate. */
-  readonly id?: string;
+  readonly id?: string | undefined;
   /** Deliver no earlier than this many milliseconds from now. */
-  readonly delayMs?: number;
+  readonly delayMs?: number | undefined;
   /**
    * Deliver no earlier than this time (scheduled delivery); a time already past delivers at once.
    * At most MAX_DELAY_MS (24 days) ahead on every transport; give `delayMs` or `deliverAt`, not both.
    */
-  readonly deliverAt?: Date;
+  readonly deliverAt?: Date | undefined;
 }
 
 export interface BatchItem<TBody> extends PublishOptions {
@@ -112,7 +112,7 @@ export interface BusSettings {
   readonly middleware: readonly Middleware[];
   readonly drainTimeoutMs: number;
   /** Messages handed to the transport and not yet accepted, across all publish calls (default 4,096). */
-  readonly maxPublishesInFlight?: number;
+  readonly maxPublishesInFlight?: number | undefined;
 }
 
 /** Enough to keep every transport's pipeline full, small enough that a burst's encoded bytes stay bounded. */

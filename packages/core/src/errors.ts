@@ -58,7 +58,7 @@ export class ValidationError extends OmnibusError {
 /** The broker did not durably accept a message (nacked, returned, refused, timed out). */
 export class PublishError extends OmnibusError {
   readonly topic: string | undefined;
-  constructor(message: string, options?: { cause?: unknown; topic?: string }) {
+  constructor(message: string, options?: { cause?: unknown; topic?: string | undefined }) {
     super(ErrorCodes.publish, message, options);
     this.topic = options?.topic;
   }

@@ -39,7 +39,7 @@ export function resolveConnection(url: string, options: NatsOptions): ResolvedCo
 
   const clientOptions: NodeConnectionOptions = {
     servers,
-    name: options.name,
+    ...(options.name === undefined ? {} : { name: options.name }),
     timeout: options.connectTimeoutMs,
     reconnect: true,
     maxReconnectAttempts: -1,
@@ -54,9 +54,14 @@ export function resolveConnection(url: string, options: NatsOptions): ResolvedCo
     ...(user !== undefined ? { user, pass: password ?? '' } : {}),
     ...(token !== undefined && user === undefined ? { token } : {}),
     ...(authenticators.length > 0 ? { authenticator: authenticators } : {}),
-    ...(tlsWanted ? { tls: { ...tlsFiles } } : {}),
+    ...(tlsWanted ? { tls: definedOnly(tlsFiles) } : {}),
   };
   return { options: clientOptions, servers, secrets };
+}
+
+/** The entries that are set (nats.js' TLS options have no `undefined` in their types). */
+function definedOnly<T extends object>(value: T): { [K in keyof T]?: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(value).filter(([, entry]) => entry !== undefined)) as { [K in keyof T]?: Exclude<T[K], undefined> };
 }
 
 interface ParsedServer {

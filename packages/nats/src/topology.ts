@@ -249,7 +249,7 @@ export class Topology {
     const pendingTooLow = wantedPending === -1 ? found.max_ack_pending !== -1 : found.max_ack_pending !== -1 && (found.max_ack_pending ?? 0) < wantedPending;
     if (pendingTooLow || found.ack_wait !== config.ack_wait) {
       await jsm.consumers.update(stream, config.durable_name, {
-        ack_wait: config.ack_wait,
+        ...(config.ack_wait === undefined ? {} : { ack_wait: config.ack_wait }),
         ...(pendingTooLow ? { max_ack_pending: wantedPending } : {}),
       });
     }

@@ -106,7 +106,7 @@ export class ConsumerInstrumentation {
     const creation = trace.getSpanContext(extracted);
     const links: Link[] = creation && trace.isSpanContextValid(creation) ? [{ context: creation }] : [];
     const parent = this.options.consumerParent === ConsumerParent.creationContext ? extracted : trace.deleteSpan(extracted);
-    return this.options.tracer.startSpan(`${MessagingOperationType.process} ${topic}`, { kind: SpanKind.CONSUMER, attributes, links, startTime }, parent);
+    return this.options.tracer.startSpan(`${MessagingOperationType.process} ${topic}`, { kind: SpanKind.CONSUMER, attributes, links, ...(startTime === undefined ? {} : { startTime }) }, parent);
   }
 
   private spanAttributes(system: string, topic: string, group: string, id: string, attempt: number, key: string | undefined, metadata: DeliveryMetadata | undefined): Attributes {

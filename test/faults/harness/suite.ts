@@ -38,7 +38,7 @@ export interface FaultEnv {
    */
   readonly restartable: (() => Promise<{ readonly broker: PrivateBroker; readonly url: string }>) | undefined;
   /** Why there is no restartable broker (printed when scenario 2 is skipped). */
-  readonly noRestartReason?: string;
+  readonly noRestartReason?: string | undefined;
   close(): Promise<void>;
 }
 

@@ -36,7 +36,7 @@ export function payloadSchema(topic: string, schema: StandardSchemaV1): PayloadS
   const vendor = props.vendor;
   try {
     if (typeof props.jsonSchema?.input === 'function') {
-      return { schema: withoutDialect(props.jsonSchema.input({ target: 'draft-07', libraryOptions: LENIENT[vendor] })) };
+      return { schema: withoutDialect(props.jsonSchema.input({ target: 'draft-07', ...(LENIENT[vendor] ? { libraryOptions: LENIENT[vendor] } : {}) })) };
     }
     if (isZod4(schema)) {
       return { schema: withoutDialect(z.toJSONSchema(schema, { target: 'draft-7', io: 'input', unrepresentable: 'any' }) as Json) };
