@@ -1,6 +1,7 @@
 // The four brokers: how to reach them, their raw side, and the Omnibus side's options.
 import type { BrokerName } from '../lib/config.js';
 import { createKafkaTopic, rawKafkaSide } from './kafka.js';
+import { rawPlatformaticKafkaSide } from './kafka-platformatic.js';
 import { rawNatsSide } from './nats.js';
 import { omnibusSide } from './omnibus.js';
 import { rawRabbitSide } from './rabbitmq.js';
@@ -34,7 +35,8 @@ export function makeSide(broker: BrokerName, kind: SideKind, url: string, option
     case 'rabbitmq':
       return rawRabbitSide(url, options);
     case 'kafka':
-      return rawKafkaSide(url, options);
+      // OMNIBUS_BENCH_KAFKA_RAW=platformatic: the raw side on @platformatic/kafka instead of kafkajs.
+      return process.env.OMNIBUS_BENCH_KAFKA_RAW === 'platformatic' ? rawPlatformaticKafkaSide(url, options) : rawKafkaSide(url, options);
     case 'redis':
       return rawRedisSide(url, options);
     case 'nats':

@@ -37,15 +37,15 @@ export async function createKafkaTopic(url: string, topic: string, partitions: n
   }
 }
 
-interface Queued {
-  readonly messages: Message[];
+interface Queued<M> {
+  readonly messages: M[];
   resolve(): void;
   reject(error: unknown): void;
 }
 
-/** One send in flight; everything queued meanwhile goes out in the next send. */
-function serialSender(producer: Producer, topic: string): (messages: Message[]) => Promise<void> {
-  const queue: Queued[] = [];
+/** One send in flight; everything queued meanwhile goes out in the next send (either raw client). */
+export function serialSender<M>(sendAll: (messages: M[]) => Promise<unknown>): (messages: M[]) => Promise<void> {
+  const queue: Queued<M>[] = [];
   let sending = false;
   const pump = async () => {
     if (sending) return;
@@ -53,7 +53,7 @@ function serialSender(producer: Producer, topic: string): (messages: Message[]) 
     while (queue.length > 0) {
       const group = queue.splice(0, queue.length);
       try {
-        await producer.send({ topic, acks: -1, messages: group.flatMap((q) => q.messages) });
+        await sendAll(group.flatMap((q) => q.messages));
         for (const q of group) q.resolve();
       } catch (error) {
         for (const q of group) q.reject(error);
@@ -98,7 +98,8 @@ export function rawKafkaSide(url: string, options: { partitions: number; rawEnve
         producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
         await producer.connect();
       }
-      const send = serialSender(producer, target.topic);
+      const kafkajsProducer = producer;
+      const send = serialSender<Message>((messages) => kafkajsProducer.send({ topic: target.topic, acks: -1, messages }));
       const toMessage = options.rawEnvelope
         ? (body: BenchBody): Message => ({ value: encodeBody(body), headers: envelopeHeaders(target.topic) })
         : (body: BenchBody): Message => ({ value: encodeBody(body) });

@@ -144,13 +144,13 @@ export class Fetcher {
   }
 
   private async sendFetches(): Promise<void> {
-    const ready = [...this.slots.values()].filter((slot) => slot.phase === 'idle' && !this.paused.has(slot.id));
-    if (ready.length === 0) return;
+    const candidates = [...this.slots.values()].filter((slot) => slot.phase === 'idle' && !this.paused.has(slot.id));
+    if (candidates.length === 0) return;
     const { consumer } = this.settings;
     const epoch = this.epoch;
     let metadata;
     try {
-      metadata = await consumer.metadata({ topics: [...new Set(ready.map((slot) => slot.topic))] });
+      metadata = await consumer.metadata({ topics: [...new Set([...this.slots.values()].map((slot) => slot.topic))] });
     } catch (error) {
       this.settings.onError(error);
       this.later(() => this.pump());
@@ -158,7 +158,8 @@ export class Fetcher {
     }
     if (epoch !== this.epoch) return;
     const byLeader = new Map<number, Slot[]>();
-    for (const slot of ready) {
+    // Read again after the metadata: partitions may have become fetchable meanwhile.
+    for (const slot of this.slots.values()) {
       const leader = metadata.topics.get(slot.topic)?.partitions[slot.partition]?.leader;
       if (leader === undefined || leader < 0 || this.inflight.has(leader) || slot.phase !== 'idle' || this.paused.has(slot.id)) continue;
       let slots = byLeader.get(leader);
@@ -183,7 +184,10 @@ export class Fetcher {
         .then(
           (response) => {
             this.failures = 0;
-            this.received(epoch, response, topicIds, requested);
+            // The next fetch from this leader waits for the batches just handed over (the transport takes
+            // them at once; a full buffer pauses its partition instead of holding the promise), so that
+            // it asks for their partitions too: otherwise they would wait for the next long poll to end.
+            return Promise.allSettled(this.received(epoch, response, topicIds, requested));
           },
           (error: unknown) => this.failed(epoch, slots, error),
         )
@@ -196,8 +200,10 @@ export class Fetcher {
     }
   }
 
-  private received(epoch: number, response: FetchResponse, topicIds: ReadonlyMap<string, string>, requested: ReadonlyMap<string, bigint>): void {
-    if (epoch !== this.epoch) return;
+  /** Hand over the records of the answer; resolves with the hand-overs (see sendFetches). */
+  private received(epoch: number, response: FetchResponse, topicIds: ReadonlyMap<string, string>, requested: ReadonlyMap<string, bigint>): Promise<void>[] {
+    const deliveries: Promise<void>[] = [];
+    if (epoch !== this.epoch) return deliveries;
     for (const { topicId, partitions } of response.responses) {
       const topic = topicIds.get(topicId);
       if (topic === undefined) continue;
@@ -208,12 +214,13 @@ export class Fetcher {
         if (!slot || from === undefined || slot.phase !== 'fetching' || slot.position !== from || this.paused.has(slot.id) || !records?.length) continue;
         const decoded = decodePartition(records, from);
         if (decoded.nextOffset <= from) continue;
-        this.deliver(epoch, slot, { topic, partition, records: decoded.records, nextOffset: decoded.nextOffset.toString() }, decoded.nextOffset);
+        deliveries.push(this.deliver(epoch, slot, { topic, partition, records: decoded.records, nextOffset: decoded.nextOffset.toString() }, decoded.nextOffset));
       }
     }
+    return deliveries;
   }
 
-  private deliver(epoch: number, slot: Slot, batch: FetchedBatch, nextOffset: bigint): void {
+  private deliver(epoch: number, slot: Slot, batch: FetchedBatch, nextOffset: bigint): Promise<void> {
     slot.phase = 'delivering';
     const settled = () => {
       if (epoch !== this.epoch || this.slots.get(slot.id) !== slot) return;
@@ -222,7 +229,7 @@ export class Fetcher {
       this.pump();
     };
     // onBatch must not throw (MemberHandlers); a rejection still frees the partition.
-    this.settings.onBatch(batch).then(settled, settled);
+    return this.settings.onBatch(batch).then(settled, settled);
   }
 
   private failed(epoch: number, slots: readonly Slot[], error: unknown): void {

@@ -51,6 +51,9 @@ export class PlatformaticMember implements GroupMember {
       heartbeatInterval: timings.heartbeatIntervalMs,
       maxWaitTime: timings.maxWaitTimeMs,
       autocommit: false,
+      // kafkajs' protocol name and subscription version (the encodings are Kafka's standard ones): a group can
+      // have members on both drivers (one process switched at a time) without INCONSISTENT_GROUP_PROTOCOL.
+      protocols: [{ name: 'RoundRobinAssigner', version: 0, metadata: Buffer.alloc(0) }],
     });
     this.fetchPool = new ConnectionPool(timings.clientId, connectionOptions(timings));
     watchPool(this.consumer.connections, connection);
