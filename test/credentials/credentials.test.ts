@@ -94,7 +94,7 @@ describeWithBroker('kafka', 'credentials on kafka://', (endpoint: AvailableBroke
   });
   describeCorpus(
     (inUrl) => `kafka://omnibus:${inUrl}@${endpoint.brokers.join(',')}`,
-    () => ({ prefix, ...fastKafkaOptions, retries: 0, connectionTimeoutMs: 1_000, connectTimeoutMs: 5_000 }),
+    () => ({ prefix, ...fastKafkaOptions, retries: 0, brokerConnectTimeoutMs: 1_000, connectTimeoutMs: 5_000 }),
   );
 });
 

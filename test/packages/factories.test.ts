@@ -185,7 +185,7 @@ describeWithBroker('kafka', 'transport factory: kafka()', (endpoint: AvailableBr
     good: () => kafka({ url, prefix, ...fastKafkaOptions }),
     misspelled: () => kafka({ url, prefix, partitons: 2 } as KafkaFactoryConfig),
     misspelledField: 'options.partitons',
-    unreachable: (wrongPort) => kafka({ url: `kafka://omnibus:${PASSWORD_IN_URL}@127.0.0.1:${wrongPort}`, prefix, retries: 0, connectionTimeoutMs: 1_000, connectTimeoutMs: 3_000 }),
+    unreachable: (wrongPort) => kafka({ url: `kafka://omnibus:${PASSWORD_IN_URL}@127.0.0.1:${wrongPort}`, prefix, retries: 0, brokerConnectTimeoutMs: 1_000, connectTimeoutMs: 3_000 }),
   });
 });
 

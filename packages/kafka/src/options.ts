@@ -71,8 +71,13 @@ export const KafkaOptionsSchema = z
     commitIntervalMs: z.number().int().min(0).max(60_000).default(100),
     /** Fetched messages buffered per partition before fetching that partition pauses. */
     bufferSize: z.number().int().min(1).max(100_000).default(500),
-    /** TCP connect timeout per broker connection. */
-    connectionTimeoutMs: z.number().int().min(100).default(3_000),
+    /**
+     * TCP (and TLS, SASL) connect timeout of one broker connection; `connectTimeoutMs` bounds the
+     * whole of connect(). Default 3000.
+     */
+    brokerConnectTimeoutMs: z.number().int().min(100).optional(),
+    /** Deprecated (0.1's name, too close to `connectTimeoutMs`): `brokerConnectTimeoutMs`. Accepted until 1.0. */
+    connectionTimeoutMs: z.number().int().min(100).optional(),
     /** Timeout of one Kafka request. */
     requestTimeoutMs: z.number().int().min(100).default(30_000),
     /** Retries of a failed Kafka request (connect, produce, admin), with exponential backoff. */
@@ -106,7 +111,12 @@ export const KafkaOptionsSchema = z
     if (options.heartbeatIntervalMs >= options.sessionTimeoutMs) {
       ctx.addIssue({ code: 'custom', path: ['heartbeatIntervalMs'], message: 'must be lower than sessionTimeoutMs (a third of it is usual)' });
     }
-  });
+    if (options.connectionTimeoutMs !== undefined && options.brokerConnectTimeoutMs !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['connectionTimeoutMs'], message: 'is the deprecated name of brokerConnectTimeoutMs; set only brokerConnectTimeoutMs' });
+    }
+  })
+  // One name downstream: the deprecated alias folded into brokerConnectTimeoutMs.
+  .transform(({ connectionTimeoutMs, brokerConnectTimeoutMs, ...rest }) => ({ ...rest, brokerConnectTimeoutMs: brokerConnectTimeoutMs ?? connectionTimeoutMs ?? 3_000 }));
 
 export type KafkaOptionsInput = z.input<typeof KafkaOptionsSchema>;
 export type KafkaOptions = z.output<typeof KafkaOptionsSchema>;

@@ -85,7 +85,7 @@ describe('kafka transport: URLs with hostile passwords, without a broker', () =>
 
   it.each(HOSTILE.flatMap((password) => KAFKA_DRIVERS.map((driver) => [driver, password] as const)))('%s: a broker nobody answers on, with password %j: a ConnectionError without it', async (driver, password) => {
     const logger = recordingLogger();
-    const transport = createTransport({ url: `kafka://alice:${password}@127.0.0.1:1`, options: { driver, connectTimeoutMs: 2_000, retries: 0, connectionTimeoutMs: 200 }, logger });
+    const transport = createTransport({ url: `kafka://alice:${password}@127.0.0.1:1`, options: { driver, connectTimeoutMs: 2_000, retries: 0, brokerConnectTimeoutMs: 200 }, logger });
     const error = await transport.connect().then(
       () => undefined,
       (e: unknown) => e,

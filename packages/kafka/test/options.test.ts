@@ -42,6 +42,17 @@ describe('kafka options and URL', () => {
     expect(() => resolveConfig({ url: 'kafka://h:9092', options: { driver: 'rdkafka' } })).toThrow(expect.objectContaining({ field: 'options.driver' }));
   });
 
+  it('takes brokerConnectTimeoutMs, or its deprecated name connectionTimeoutMs, but not both', () => {
+    expect(resolveConfig({ url: 'kafka://h:9092', options: {} }).brokerConnectTimeoutMs).toBe(3_000);
+    expect(resolveConfig({ url: 'kafka://h:9092', options: { brokerConnectTimeoutMs: 700 } }).brokerConnectTimeoutMs).toBe(700);
+    const legacy = resolveConfig({ url: 'kafka://h:9092', options: { connectionTimeoutMs: 800 } });
+    expect(legacy.brokerConnectTimeoutMs).toBe(800);
+    expect(legacy).not.toHaveProperty('connectionTimeoutMs');
+    expect(() => resolveConfig({ url: 'kafka://h:9092', options: { connectionTimeoutMs: 800, brokerConnectTimeoutMs: 700 } })).toThrow(
+      expect.objectContaining({ field: 'options.connectionTimeoutMs', message: expect.stringContaining('set only brokerConnectTimeoutMs') }),
+    );
+  });
+
   it('never echoes a SASL password from options', () => {
     try {
       resolveConfig({ url: 'kafka://h:9092', options: { sasl: { mechanism: 'oauth', username: 'u', password: 'topsecret' } } });
@@ -78,7 +89,7 @@ describe('kafka options and URL', () => {
   it('fails to connect with a ConnectionError that hides the password', async () => {
     const logger = recordingLogger();
     // Port 1: nothing listens there.
-    const transport = createTransport({ url: 'kafka://ann:hunter22@127.0.0.1:1', options: { connectTimeoutMs: 3_000, retries: 0, connectionTimeoutMs: 300 }, logger });
+    const transport = createTransport({ url: 'kafka://ann:hunter22@127.0.0.1:1', options: { connectTimeoutMs: 3_000, retries: 0, brokerConnectTimeoutMs: 300 }, logger });
     const error = await transport.connect().then(
       () => undefined,
       (e: unknown) => e,

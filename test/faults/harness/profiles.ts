@@ -63,7 +63,7 @@ export const profiles: Record<FaultTransportName, FaultProfile> = {
       rebalanceTimeoutMs: 5_000,
       maxWaitTimeMs: 100,
       commitIntervalMs: 50,
-      connectionTimeoutMs: 1_000,
+      brokerConnectTimeoutMs: 1_000,
       requestTimeoutMs: 5_000,
       retries: 10,
       retryInitialDelayMs: 50,
@@ -76,7 +76,7 @@ export const profiles: Record<FaultTransportName, FaultProfile> = {
     publishGivesUpAfter: (ms) => ({ publishTimeoutMs: ms }),
     // kafkajs stops a consumer for good once its retries are spent on an error it deems
     // non-retriable ("Failed to find group coordinator"); one retry makes that happen within the outage.
-    clientGivesUpSoon: { retries: 1, retryInitialDelayMs: 50, requestTimeoutMs: 1_000, connectionTimeoutMs: 500 },
+    clientGivesUpSoon: { retries: 1, retryInitialDelayMs: 50, requestTimeoutMs: 1_000, brokerConnectTimeoutMs: 500 },
     // The group coordinator notices the dead member after sessionTimeoutMs, then rebalances.
     crashRedeliveryMs: 3_000 + 5_000,
     inspect: inspectKafka,

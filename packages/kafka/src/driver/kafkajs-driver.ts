@@ -27,7 +27,7 @@ export interface KafkajsDriverSettings extends MemberTimings {
   readonly clientId: string;
   readonly ssl: SslOptions | undefined;
   readonly sasl: SaslOptions | undefined;
-  readonly connectionTimeoutMs: number;
+  readonly brokerConnectTimeoutMs: number;
   readonly requestTimeoutMs: number;
   readonly logger: Logger;
   readonly secrets: readonly string[];
@@ -70,8 +70,8 @@ export class KafkajsDriver implements KafkaDriver {
     const config: KafkajsConfig = {
       clientId: settings.clientId,
       brokers: [...settings.brokers],
-      connectionTimeout: settings.connectionTimeoutMs,
-      authenticationTimeout: settings.connectionTimeoutMs,
+      connectionTimeout: settings.brokerConnectTimeoutMs,
+      authenticationTimeout: settings.brokerConnectTimeoutMs,
       requestTimeout: settings.requestTimeoutMs,
       enforceRequestTimeout: true,
       retry: { retries: settings.retries, initialRetryTime: settings.retryInitialDelayMs, maxRetryTime: Math.max(1_000, settings.retryInitialDelayMs * 10) },

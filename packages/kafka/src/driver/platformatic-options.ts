@@ -10,7 +10,7 @@ export interface PlatformaticClientSettings {
   readonly clientId: string;
   readonly ssl: SslOptions | undefined;
   readonly sasl: SaslOptions | undefined;
-  readonly connectionTimeoutMs: number;
+  readonly brokerConnectTimeoutMs: number;
   readonly requestTimeoutMs: number;
   readonly retries: number;
   readonly retryInitialDelayMs: number;
@@ -21,7 +21,7 @@ const MECHANISMS = { plain: 'PLAIN', 'scram-sha-256': 'SCRAM-SHA-256', 'scram-sh
 /** The connection options alone (a fetch pool of our own takes them too). */
 export function connectionOptions(settings: PlatformaticClientSettings): Pick<BaseOptions, 'connectTimeout' | 'requestTimeout' | 'tls' | 'tlsServerName' | 'sasl'> {
   const options: Pick<BaseOptions, 'connectTimeout' | 'requestTimeout' | 'tls' | 'tlsServerName' | 'sasl'> = {
-    connectTimeout: settings.connectionTimeoutMs,
+    connectTimeout: settings.brokerConnectTimeoutMs,
     requestTimeout: settings.requestTimeoutMs,
   };
   if (settings.ssl !== undefined && settings.ssl !== false) {
