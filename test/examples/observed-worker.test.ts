@@ -1,6 +1,7 @@
 // The observed-worker example as an operator meets it: a separate process, started by its command
 // line, reached only over HTTP. An order posted to it is published, consumed and acked; then
 // /healthz and /metrics must show it, and SIGTERM must drain and exit cleanly.
+import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -8,6 +9,8 @@ import { createBus } from '@omnibus/core';
 import { cleanupAll, deleteRedisPrefix, describeWithBroker, spawnManaged, uniqueName, type ManagedProcess } from '@omnibus/test-support';
 import { createEndpoints } from '../../examples/src/observed/http.js';
 import { startTelemetry } from '../../examples/src/observed/telemetry.js';
+import { cleanupPrefix } from '../../packages/amqp10/test/helpers.js';
+import { deleteQueuesWithPrefix, testCredentials } from '../../packages/sqs/test/helpers.js';
 
 const WORKER = fileURLToPath(new URL('../../examples/src/observed-worker.ts', import.meta.url));
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -62,6 +65,8 @@ async function expectObservedWorker(url: string, system: string, options: Record
   } finally {
     const exit = await worker.kill('SIGTERM', 10_000);
     expect(worker.output()).toContain('SIGTERM: draining');
+    const secret = (options.credentials as { secretAccessKey?: string } | undefined)?.secretAccessKey;
+    if (secret !== undefined) expect(worker.output()).not.toContain(secret);
     expect(exit).toEqual({ code: 0, signal: null });
   }
 }
@@ -95,4 +100,25 @@ describeWithBroker('redis', 'example: observed worker on redis', (endpoint) => {
   it('runs unchanged, by URL', async () => {
     await expectObservedWorker(endpoint.url, 'redis', { prefix });
   }, 15_000);
+});
+
+// Artemis and ElasticMQ: a prefix of its own (the worker's topic and group are fixed names), its
+// addresses and queues removed afterwards; SQS' credentials among the options, as a user passes them.
+describeWithBroker('amqp10', 'example: observed worker on amqp10', (endpoint) => {
+  const prefix = `${uniqueName('observed')}.`;
+  afterAll(() => cleanupPrefix(endpoint.url, prefix));
+
+  it('runs unchanged, by URL', async () => {
+    await expectObservedWorker(endpoint.url, 'amqp10', { prefix });
+  }, 15_000);
+});
+
+describeWithBroker('sqs', 'example: observed worker on sqs', (endpoint) => {
+  // SQS queue-name prefixes are at most 24 characters.
+  const prefix = `obs-${randomBytes(4).toString('hex')}-`;
+  afterAll(() => deleteQueuesWithPrefix(endpoint.url, prefix));
+
+  it('runs unchanged, by URL, the credentials among the options', async () => {
+    await expectObservedWorker(endpoint.url, 'sqs', { prefix, credentials: testCredentials });
+  }, 20_000);
 });
