@@ -72,7 +72,7 @@ export function encodeMessage(message: TransportMessage & Pick<OutgoingMessage, 
     message_id: message.id,
     durable: true,
     application_properties: properties,
-    body: rhea.message.data_section(Buffer.from(body.buffer, body.byteOffset, body.byteLength)),
+    body: rhea.message.data_section(Buffer.from(body.buffer, body.byteOffset, body.byteLength)) as unknown,
   };
   if (extras.to !== undefined) out.to = extras.to;
   if (Object.keys(annotations).length > 0) out.message_annotations = annotations;
@@ -120,7 +120,7 @@ export function decodeMessage(topic: string, fqqn: string, raw: Message): Decode
 function bodyBytes(body: unknown): Uint8Array {
   const content = (body as { typecode?: unknown; content?: unknown } | undefined)?.typecode === 0x75 ? (body as { content: unknown }).content : body;
   if (Buffer.isBuffer(content)) return new Uint8Array(content.buffer, content.byteOffset, content.byteLength);
-  if (Array.isArray(content) && content.every((part) => Buffer.isBuffer(part))) return new Uint8Array(Buffer.concat(content as Buffer[]));
+  if (Array.isArray(content) && content.every((part) => Buffer.isBuffer(part))) return new Uint8Array(Buffer.concat(content));
   if (typeof content === 'string') return new Uint8Array(Buffer.from(content, 'utf8'));
   if (content === undefined || content === null) return new Uint8Array(0);
   return new Uint8Array(Buffer.from(JSON.stringify(content) ?? '', 'utf8'));

@@ -126,7 +126,7 @@ export class Management {
     } catch {
       // a plain text answer (an error message)
     }
-    const result = Array.isArray(value) ? value[0] : value;
+    const result: unknown = Array.isArray(value) ? (value as unknown[])[0] : value;
     if (succeeded) pending.resolve(result);
     else pending.reject(new ManagementRefusal(this.scrub.text(typeof result === 'string' ? result : text)));
   }

@@ -19,7 +19,7 @@ export async function readBodies(source: { data?: string | undefined; file?: str
   }
   if (stdin.isTTY) throw new UsageError('nothing to publish: give --data <json>, --file <path>, or JSON lines on stdin');
   const chunks: Buffer[] = [];
-  for await (const chunk of stdin) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
+  for await (const chunk of stdin) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk));
   return documentOrLines(Buffer.concat(chunks).toString('utf8'), 'stdin');
 }
 

@@ -1,4 +1,4 @@
-import { isOmnibusError } from '@omnibus/core';
+import { isOmnibusError, safeString } from '@omnibus/core';
 import type { BrokerUrl } from './broker-url.js';
 
 /**
@@ -11,7 +11,7 @@ export function describeFailure(error: unknown, url: BrokerUrl | undefined, verb
   const lines: string[] = [];
   let current: unknown = error;
   for (let depth = 0; current !== undefined && current !== null && depth < 6; depth += 1) {
-    const message = current instanceof Error ? `${current.name === 'Error' || depth === 0 ? '' : `${current.name}: `}${current.message}` : String(current);
+    const message = current instanceof Error ? `${current.name === 'Error' || depth === 0 ? '' : `${current.name}: `}${current.message}` : safeString(current);
     if (message && !lines.some((line) => line.includes(message))) lines.push(depth === 0 ? message : `  caused by: ${message}`);
     current = current instanceof Error ? current.cause : undefined;
   }

@@ -16,7 +16,7 @@ export function stderrLogger(stream: NodeJS.WritableStream, level: LogLevel, url
     return ((fields: Record<string, unknown> | string, message?: string) => {
       const text = typeof fields === 'string' ? fields : `${message ?? ''} ${safeJson(fields)}`;
       stream.write(`${name}: ${url.scrub(text.trim())}\n`);
-    }) as LogFn;
+    });
   };
   return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
 }

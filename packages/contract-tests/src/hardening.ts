@@ -99,7 +99,7 @@ export const hardeningCases: readonly ContractCase[] = [
       const topic = orderTopic('thrown');
       const dead = await watchDeadLetters(bus, topic);
       const hostile: (() => unknown)[] = [
-        () => Object.create(null),
+        () => Object.create(null) as object,
         () => ({
           toString() {
             throw new Error('toString throws');

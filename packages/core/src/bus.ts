@@ -281,7 +281,7 @@ export class Bus implements AsyncDisposable {
     await this.declareTopic(topic);
     const consumer = new Consumer<TBody>({
       transport: this.settings.transport,
-      topic: topic as Topic<TBody, unknown>,
+      topic: topic,
       group: parsed.group,
       handler,
       codec: topic.codec ?? this.settings.codec,

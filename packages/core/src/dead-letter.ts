@@ -93,7 +93,8 @@ export interface DeadLetterInfo {
   readonly originalTopic: string;
   readonly group: string;
   readonly attempts: number;
-  readonly reason: DeadLetterReason | string;
+  /** One of DeadLetterReason for core's own; any string for a reason a handler gave (`string & {}` keeps the names in completions). */
+  readonly reason: DeadLetterReason | (string & {});
   readonly error: { readonly name: string; readonly message: string; readonly stack: string };
   readonly firstFailureAt: Date | undefined;
   readonly lastFailureAt: Date | undefined;

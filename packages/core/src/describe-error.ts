@@ -44,6 +44,8 @@ export function safeString(value: unknown): string {
   if (typeof value === 'string') return value;
   if (value === undefined) return '';
   try {
+    // The point: whatever String() makes of it, without throwing.
+    // eslint-disable-next-line @typescript-eslint/no-base-to-string
     return String(value);
   } catch {
     try {

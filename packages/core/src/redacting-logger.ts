@@ -16,6 +16,6 @@ export function redactingLogger(logger: Logger, redactor: Redactor): Logger {
     ((...args: unknown[]) => {
       const scrubbed = args.map((arg) => redactor.value(arg));
       (logger[level] as (...values: unknown[]) => void)(...scrubbed);
-    }) as LogFn;
+    });
   return { debug: wrap('debug'), info: wrap('info'), warn: wrap('warn'), error: wrap('error') };
 }

@@ -1,4 +1,4 @@
-import { BackoffSchema, backoffDelay, type Backoff, type BackoffInput } from './backoff.js';
+import { BackoffSchema, backoffDelay, type BackoffInput } from './backoff.js';
 import { arrayOf, custom, number, optional, type OutputOf, strictObject, withDefault, withInput } from './options/rules.js';
 
 /** Throw it (or a subclass) from a handler to dead-letter the message at once, without retries. */
@@ -42,7 +42,7 @@ export type RetryDecision = { readonly retry: true; readonly delayMs: number } |
 export function decideRetry(policy: RetryPolicy, error: unknown, attempt: number, random?: () => number): RetryDecision {
   if (!isRetryable(policy, error, attempt)) return { retry: false, reason: 'non-retryable' };
   if (attempt >= policy.maxAttempts) return { retry: false, reason: 'max-attempts' };
-  return { retry: true, delayMs: backoffDelay(policy.backoff as Backoff, attempt, random) };
+  return { retry: true, delayMs: backoffDelay(policy.backoff, attempt, random) };
 }
 
 function isRetryable(policy: RetryPolicy, error: unknown, attempt: number): boolean {

@@ -15,7 +15,7 @@ export declare namespace StandardSchemaV1 {
     /** The library, e.g. `zod`, `valibot`, `arktype`. */
     readonly vendor: string;
     /** Validate a value: a result, or a promise of one where the schema has async checks. */
-    readonly validate: (value: unknown, options?: Options | undefined) => Result<Output> | Promise<Result<Output>>;
+    readonly validate: (value: unknown, options?: Options  ) => Result<Output> | Promise<Result<Output>>;
     /** Carries the types for inference only; absent at run time. */
     readonly types?: Types<Input, Output> | undefined;
   }

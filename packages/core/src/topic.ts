@@ -72,7 +72,7 @@ export function defineTopic<TSchema extends StandardSchemaV1>(
   const bound = options.bound === undefined ? undefined : parseTopicBound(options.bound, 'bound');
   return Object.freeze({
     name,
-    schema: schema as StandardSchemaV1<StandardSchemaV1.InferInput<TSchema>, StandardSchemaV1.InferOutput<TSchema>>,
+    schema: schema,
     codec: options.codec,
     bound,
   });

@@ -152,7 +152,8 @@ export class Topology {
         this.logger.debug({ groupId: names.groupId, attempt, err: error }, 'kafka: committing starting offsets failed, retrying');
       }
     }
-    throw lastError ?? new Error(`the starting offsets of group "${names.groupId}" could not be committed`);
+    if (lastError instanceof Error) throw lastError;
+    throw new Error(`the starting offsets of group "${names.groupId}" could not be committed`, { cause: lastError });
   }
 
   /** The end of each partition now; a topic created by this very call starts at 0 (no lookup, no leader race). */

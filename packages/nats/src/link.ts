@@ -1,5 +1,5 @@
 import type { NatsConnection, Status } from '@nats-io/transport-node';
-import { withTimeout, type Logger } from '@omnibus/core';
+import { safeString, withTimeout, type Logger } from '@omnibus/core';
 
 /** What a pull worker wants to hear about the connection. */
 export interface LinkListener {
@@ -130,7 +130,7 @@ export class Link {
       }
     }
     // At worst the server redelivers those messages after the ack wait.
-    if (failed !== undefined) this.logger.warn({ error: failed instanceof Error ? failed.message : String(failed) }, 'omnibus nats: settlements not sent');
+    if (failed !== undefined) this.logger.warn({ error: failed instanceof Error ? failed.message : safeString(failed) }, 'omnibus nats: settlements not sent');
   }
 
   /** Make sure the server received everything posted or published so far, within `timeoutMs`. */

@@ -108,7 +108,8 @@ export class Publisher {
     if (failures.length === 0) return;
     const [first] = failures as [(typeof failures)[number]];
     // A refusal of our own (a topic that cannot be a subject, a stream name collision, a full topic) as it is.
-    if (failures.length === 1 && isOmnibusError(first.error) && !isOmnibusError(first.error, 'CONNECTION_FAILED')) throw first.error;
+    const firstError = first.error;
+    if (failures.length === 1 && isOmnibusError(firstError) && firstError.code !== 'CONNECTION_FAILED') throw firstError;
     const topics = [...new Set(failures.map((f) => f.message.topic))];
     // Only full topics refused: the caller must see QUEUE_FULL ("try again later"), not a failure.
     if (failures.every((f) => isOmnibusError(f.error, 'QUEUE_FULL')) && topics.length === 1) {

@@ -50,5 +50,7 @@ function canonical(value: unknown): string {
       .map((key) => `${JSON.stringify(key)}:${canonical(table[key])}`)
       .join(',')}}`;
   }
+  // Any other value (a symbol, a function, a class instance): what String() makes of it.
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string
   return `?${String(value)}`;
 }

@@ -251,7 +251,7 @@ export class Publisher {
       let token: string | undefined;
       if (publish.mandatory) {
         token = `${++this.nextToken}`;
-        options = { ...options, mandatory: true, headers: { ...options.headers, [TransportHeaders.token]: token } };
+        options = { ...options, mandatory: true, headers: { ...(options.headers as Record<string, unknown> | undefined), [TransportHeaders.token]: token } };
         this.tokens.set(token, item);
       }
       item.sentOn = handle;

@@ -94,7 +94,7 @@ export class AckBatch {
       for (const [stream, ids] of deletes) multi.xdel(stream, ...ids);
       const results = await multi.exec();
       const failed = results?.find(([error]) => error);
-      if (failed) throw failed[0];
+      if (failed?.[0]) throw failed[0];
     } catch (error) {
       this.ctx.report(error, `ack of ${batch.length} message(s) failed (they will be redelivered after the claim idle time)`);
     }

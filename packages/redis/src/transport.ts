@@ -325,7 +325,7 @@ export class RedisTransport implements Transport {
   private async readArgumentLimit(client: ScriptedRedis): Promise<number> {
     let limit = DEFAULT_ARGUMENT_LIMIT;
     try {
-      const reply = (await client.config('GET', 'proto-max-bulk-len')) as unknown;
+      const reply = (await client.config('GET', 'proto-max-bulk-len'));
       const value = Array.isArray(reply) ? Number(reply[1]) : Number.NaN;
       if (Number.isSafeInteger(value) && value > 0) limit = value;
     } catch {

@@ -123,7 +123,7 @@ export function decodeMessage(topic: string, received: Message): DecodedMessage 
       for (const [header, item] of Object.entries(parseObject(value))) if (typeof item === 'string') headers[header] = item;
     }
     else if (name === Attributes.key) key = parseString(value);
-    else if (name === Attributes.state) state = parseObject(value) as SqsState;
+    else if (name === Attributes.state) state = parseObject(value);
     else headers[name] = value;
   }
   const text = received.Body ?? '';

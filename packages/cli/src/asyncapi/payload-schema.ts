@@ -39,7 +39,7 @@ export function payloadSchema(topic: string, schema: StandardSchemaV1): PayloadS
       return { schema: withoutDialect(props.jsonSchema.input({ target: 'draft-07', ...(LENIENT[vendor] ? { libraryOptions: LENIENT[vendor] } : {}) })) };
     }
     if (isZod4(schema)) {
-      return { schema: withoutDialect(z.toJSONSchema(schema, { target: 'draft-7', io: 'input', unrepresentable: 'any' }) as Json) };
+      return { schema: withoutDialect(z.toJSONSchema(schema, { target: 'draft-7', io: 'input', unrepresentable: 'any' })) };
     }
   } catch (error) {
     return fallback(topic, `${vendor} could not write its JSON Schema (${error instanceof Error ? error.message : String(error)})`);

@@ -1,4 +1,4 @@
-import { assertTopicName, deadLetterTopicName, type Delivery } from '@omnibus/core';
+import { assertTopicName, deadLetterTopicName, safeString, type Delivery } from '@omnibus/core';
 import { Option, type Command } from 'commander';
 import type { CommandContext } from '../context.js';
 import { viewOf, type DeadLetterView } from '../dead-letters/dead-letter.js';
@@ -106,7 +106,7 @@ async function replay(context: CommandContext, flags: ReplayFlags, topic: string
   if (flags.json) context.print(JSON.stringify({ deadLetterTopic, dryRun: false, ...counts, interrupted: end === 'interrupted' }));
   const kept = counts.kept > 0 ? ` (${counts.kept} kept: not matching the filters or not replayable)` : '';
   context.say(`replayed ${counts.replayed} dead letter${counts.replayed === 1 ? '' : 's'} of ${deadLetterTopic}${kept}`);
-  if (failure !== undefined) throw new CommandFailed(`a republish failed, the replay stopped (the dead letters not replayed are still in ${deadLetterTopic}): ${(failure as Error)?.message ?? String(failure)}`);
+  if (failure !== undefined) throw new CommandFailed(`a republish failed, the replay stopped (the dead letters not replayed are still in ${deadLetterTopic}): ${failure instanceof Error ? failure.message : safeString(failure)}`);
   if (end === 'interrupted') throw new CommandFailed(`interrupted: the dead letters not replayed yet are still in ${deadLetterTopic}; run the same command again to go on`);
   if (end === 'window-full') context.say(`stopped: ${HOLD_WINDOW} dead letters that are kept fill the read window; more may remain`);
   const note = incompleteNote(end === 'idle' ? end : 'enough', unseen);

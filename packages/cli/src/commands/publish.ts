@@ -66,7 +66,7 @@ async function publish(context: CommandContext, flags: PublishFlags, name: strin
   try {
     for (let start = 0; start < items.length; start += CHUNK) {
       if (context.io.interrupt.aborted) break;
-      ids.push(...(await bus.publishBatch(topic as Topic<unknown, unknown>, items.slice(start, start + CHUNK))));
+      ids.push(...(await bus.publishBatch(topic, items.slice(start, start + CHUNK))));
     }
   } finally {
     await closeQuietly(bus);

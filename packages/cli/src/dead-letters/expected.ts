@@ -6,8 +6,7 @@ import { DEAD_LETTER_GROUP, type Bus, type Count } from '@omnibus/core';
  * wait at the end; `undefined` where the transport cannot inspect or only estimates.
  */
 export async function expectedDeadLetters(bus: Bus, deadLetterTopic: string): Promise<number | undefined> {
-  const inspect = bus.transport.inspect;
-  if (typeof inspect !== 'function') return undefined;
+  if (typeof bus.transport.inspect !== 'function') return undefined;
   try {
     const inspection = await bus.transport.inspect?.(deadLetterTopic, DEAD_LETTER_GROUP);
     const group = inspection?.groups.find((g) => g.group === DEAD_LETTER_GROUP);

@@ -50,7 +50,7 @@ export function idempotentHandler<TBody>(handler: Handler<TBody>, options: Parse
   const { store, ttlMs, leaseMs, busyWaitMs } = options;
   const keyOf = options.key ?? ((message: Message<unknown>) => message.id);
   return async (message, ctx) => {
-    const key = `${group}:${keyOf(message as Message<unknown>)}`;
+    const key = `${group}:${keyOf(message)}`;
     const owner = randomUUID();
     let claim = await store.claim(key, owner, leaseMs);
     const deadline = Date.now() + busyWaitMs;
@@ -67,7 +67,7 @@ export function idempotentHandler<TBody>(handler: Handler<TBody>, options: Parse
     if (claim.state === 'done') {
       ctx.logger.debug({ key, id: message.id }, 'omnibus: duplicate skipped (idempotency key done)');
       try {
-        options.onDuplicate?.(message as Message<unknown>, key);
+        options.onDuplicate?.(message, key);
       } catch {
         // documented: must not throw; the duplicate is acked all the same
       }

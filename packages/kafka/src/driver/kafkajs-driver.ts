@@ -102,7 +102,7 @@ export class KafkajsDriver implements KafkaDriver {
       let messages = byTopic.get(record.topic);
       if (!messages) byTopic.set(record.topic, (messages = []));
       // kafkajs only reads the headers: no copy needed.
-      messages.push({ key: record.key, value: Buffer.from(record.value.buffer, record.value.byteOffset, record.value.byteLength), headers: record.headers as Record<string, string> });
+      messages.push({ key: record.key, value: Buffer.from(record.value.buffer, record.value.byteOffset, record.value.byteLength), headers: record.headers });
     }
     await this.producer.sendBatch({ acks: -1, timeout: timeoutMs, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) });
   }

@@ -118,11 +118,12 @@ export class KafkajsMember implements GroupMember {
     }
   }
 
-  private async eachBatch({ batch, resolveOffset }: EachBatchPayload): Promise<void> {
+  private async eachBatch(payload: EachBatchPayload): Promise<void> {
+    const { batch } = payload;
     const records = batch.messages.map(toRecord);
     const last = batch.lastOffset();
     await this.settings.handlers.onBatch({ topic: batch.topic, partition: batch.partition, records, nextOffset: (BigInt(last) + 1n).toString() });
-    resolveOffset(last);
+    payload.resolveOffset(last);
   }
 
   // pause/resume throw only when kafkajs has no running group (before run, after a

@@ -20,7 +20,7 @@ export function watchedSocketFactory(observer: ConnectionObserver): ISocketFacto
     // Registered before kafkajs' own listeners (it adds them when this returns), so 'end' is
     // seen before kafkajs reacts by ending the socket itself.
     socket.on('data', () => observer.alive());
-    socket.on('error', (error) => observer.lost(new Error(`connection to ${host}:${port} failed: ${error.message}`)));
+    socket.on('error', (error: Error) => observer.lost(new Error(`connection to ${host}:${port} failed: ${error.message}`)));
     socket.on('end', () => {
       if (!socket.writableEnded) observer.lost(new Error(`connection to ${host}:${port} closed by the broker`));
     });

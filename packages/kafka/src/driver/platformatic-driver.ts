@@ -84,7 +84,7 @@ export class PlatformaticDriver implements KafkaDriver {
     const messages: ProducedMessage[] = new Array<ProducedMessage>(records.length);
     for (let index = 0; index < records.length; index += 1) {
       const record = records[index] as OutgoingRecord;
-      const message: ProducedMessage = { topic: record.topic, value: Buffer.from(record.value.buffer, record.value.byteOffset, record.value.byteLength), headers: record.headers as { [name: string]: string } };
+      const message: ProducedMessage = { topic: record.topic, value: Buffer.from(record.value.buffer, record.value.byteOffset, record.value.byteLength), headers: record.headers };
       if (record.key !== null) message.key = record.key;
       messages[index] = message;
     }

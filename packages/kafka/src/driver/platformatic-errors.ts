@@ -31,7 +31,7 @@ function leafMessage(error: Error): string {
   let current: Error = error;
   for (let depth = 0; depth < MAX_DEPTH; depth += 1) {
     const inner = (current as Error & { errors?: unknown }).errors;
-    const next = Array.isArray(inner) && inner.length > 0 ? inner[inner.length - 1] : current.cause;
+    const next = Array.isArray(inner) && inner.length > 0 ? (inner as unknown[])[inner.length - 1] : current.cause;
     if (!(next instanceof Error)) break;
     current = next;
   }

@@ -147,7 +147,8 @@ export class PlatformaticMember implements GroupMember {
       this.state = { name: 'stopped' };
       this.fetcher.stop();
       // Leaves the group (LeaveGroup) and closes the consumer's connections.
-      await Promise.allSettled([this.consumer.close(true), this.fetchPool.close()]);
+      // close(force) without a callback returns a promise; the typings' first overload says void.
+      await Promise.allSettled([this.consumer.close(true) as unknown as Promise<void>, this.fetchPool.close()]);
     })();
     return this.stopping;
   }
