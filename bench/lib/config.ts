@@ -5,13 +5,16 @@
 import { parseArgs } from 'node:util';
 import type { SideKind } from '../sides/types.js';
 
-export const BROKERS = ['rabbitmq', 'kafka', 'redis', 'nats'] as const;
+export const BROKERS = ['rabbitmq', 'kafka', 'redis', 'nats', 'amqp10', 'sqs'] as const;
 export type BrokerName = (typeof BROKERS)[number];
-/** Everything `--only` accepts: the four brokers, the in-memory transport, and the tracing-cost section. */
+/** Everything `--only` accepts: the six brokers, the in-memory transport, and the tracing-cost section. */
 export const TARGETS = [...BROKERS, 'memory', 'tracing'] as const;
 export type TargetName = (typeof TARGETS)[number];
-/** Where the tracing-cost section runs (`--tracing-on`): the in-memory transport and the four brokers. */
-export const TRACING_TARGETS = ['memory', ...BROKERS] as const;
+/**
+ * Where the tracing-cost section runs (`--tracing-on`): the in-memory transport and the first four
+ * brokers (amqp10 and sqs are in the comparison only, for now).
+ */
+export const TRACING_TARGETS = ['memory', 'rabbitmq', 'kafka', 'redis', 'nats'] as const;
 export type TracingTarget = (typeof TRACING_TARGETS)[number];
 
 export interface BenchConfig {
@@ -58,7 +61,7 @@ const HELP = `npm run bench -- [options]
 
   --messages N        messages per throughput run          (BENCH_MESSAGES, default 50000)
   --rounds N          rounds, raw and Omnibus alternating  (BENCH_ROUNDS, default 3)
-  --only LIST         comma list of rabbitmq,kafka,redis,nats,memory,tracing (BENCH_ONLY, default all)
+  --only LIST         comma list of rabbitmq,kafka,redis,nats,amqp10,sqs,memory,tracing (BENCH_ONLY, default all)
   --payload BYTES     body size                            (BENCH_PAYLOAD, default 1024)
   --batch N           messages per publish call            (BENCH_BATCH, default 500)
   --inflight N        publish calls in flight              (BENCH_INFLIGHT, default 2)
@@ -80,8 +83,10 @@ const HELP = `npm run bench -- [options]
                       to tell the envelope's cost in each client from the rest of Omnibus' cost
   --out DIR           results directory, "" to not write   (BENCH_OUT, default bench/results)
 
-Broker URLs: OMNIBUS_BENCH_AMQP_URL, OMNIBUS_BENCH_KAFKA_URL, OMNIBUS_BENCH_REDIS_URL, OMNIBUS_BENCH_NATS_URL
-(defaults amqp://guest:guest@127.0.0.1:5672, kafka://127.0.0.1:9092, redis://127.0.0.1:6379, nats://127.0.0.1:4222).`;
+Broker URLs: OMNIBUS_BENCH_AMQP_URL, OMNIBUS_BENCH_KAFKA_URL, OMNIBUS_BENCH_REDIS_URL, OMNIBUS_BENCH_NATS_URL,
+OMNIBUS_BENCH_AMQP10_URL, OMNIBUS_BENCH_SQS_URL (defaults amqp://guest:guest@127.0.0.1:5672, kafka://127.0.0.1:9092,
+redis://127.0.0.1:6379, nats://127.0.0.1:4222, amqp10://artemis:artemis@127.0.0.1:5673,
+sqs://omnibench:omnibench@127.0.0.1:9324?region=elasticmq: ElasticMQ takes any credentials).`;
 
 function positiveInt(name: string, value: string | undefined, fallback: number): number {
   if (value === undefined || value === '') return fallback;
@@ -171,6 +176,8 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ben
       kafka: env.OMNIBUS_BENCH_KAFKA_URL || 'kafka://127.0.0.1:9092',
       redis: env.OMNIBUS_BENCH_REDIS_URL || 'redis://127.0.0.1:6379',
       nats: env.OMNIBUS_BENCH_NATS_URL || 'nats://127.0.0.1:4222',
+      amqp10: env.OMNIBUS_BENCH_AMQP10_URL || 'amqp10://artemis:artemis@127.0.0.1:5673',
+      sqs: env.OMNIBUS_BENCH_SQS_URL || 'sqs://omnibench:omnibench@127.0.0.1:9324?region=elasticmq',
     },
   };
 }

@@ -9,8 +9,10 @@ import { connect as natsConnect } from '@nats-io/transport-node';
 import amqp from 'amqplib';
 import { Redis } from 'ioredis';
 import type { BrokerName } from '../lib/config.js';
+import { cleanAmqp10 } from './amqp10.js';
 import { kafkaClient } from './kafka.js';
 import { natsServers } from './nats.js';
+import { cleanSqs } from './sqs.js';
 
 const run = promisify(execFile);
 
@@ -129,5 +131,9 @@ export async function cleanup(broker: BrokerName, url: string, marker: string, k
       return cleanRedis(url, marker);
     case 'nats':
       return cleanNats(url, marker);
+    case 'amqp10':
+      return cleanAmqp10(url, marker);
+    case 'sqs':
+      return cleanSqs(url, marker);
   }
 }

@@ -1,11 +1,13 @@
-// The four brokers: how to reach them, their raw side, and the Omnibus side's options.
+// The six brokers: how to reach them, their raw side, and the Omnibus side's options.
 import type { BrokerName } from '../lib/config.js';
+import { rawAmqp10Side } from './amqp10.js';
 import { createKafkaTopic, rawKafkaSide } from './kafka.js';
 import { rawPlatformaticKafkaSide } from './kafka-platformatic.js';
 import { rawNatsSide } from './nats.js';
 import { omnibusSide } from './omnibus.js';
 import { rawRabbitSide } from './rabbitmq.js';
 import { rawRedisSide } from './redis.js';
+import { rawSqsSide } from './sqs.js';
 import type { Side, SideKind } from './types.js';
 
 export interface SideOptions {
@@ -15,7 +17,8 @@ export interface SideOptions {
   readonly rawEnvelope: boolean;
 }
 
-export const DEFAULT_PORTS: Record<BrokerName, number> = { rabbitmq: 5672, kafka: 9092, redis: 6379, nats: 4222 };
+/** The port of a URL without one (the probe's TCP check); sqs: HTTPS. */
+export const DEFAULT_PORTS: Record<BrokerName, number> = { rabbitmq: 5672, kafka: 9092, redis: 6379, nats: 4222, amqp10: 5672, sqs: 443 };
 
 /**
  * Transport options for the Omnibus side, from OMNIBUS_BENCH_<BROKER>_OPTIONS (JSON), default none:
@@ -41,6 +44,10 @@ export function makeSide(broker: BrokerName, kind: SideKind, url: string, option
       return rawRedisSide(url, options);
     case 'nats':
       return rawNatsSide(url, options);
+    case 'amqp10':
+      return rawAmqp10Side(url, options);
+    case 'sqs':
+      return rawSqsSide(url, options);
   }
 }
 

@@ -17,6 +17,14 @@ describe('bench', () => {
     expect(() => loadConfig(['--side', 'both-ish'], {})).toThrow(/--side must be raw, omnibus or both/);
   });
 
+  it('knows amqp10 and sqs: --only takes them, their URLs default to the test brokers, the tracing section stays on the first four', () => {
+    const config = loadConfig(['--only', 'amqp10,sqs'], {});
+    expect(config?.only).toEqual(['amqp10', 'sqs']);
+    expect(config?.urls).toMatchObject({ amqp10: 'amqp10://artemis:artemis@127.0.0.1:5673', sqs: 'sqs://omnibench:omnibench@127.0.0.1:9324?region=elasticmq' });
+    expect(loadConfig([], { OMNIBUS_BENCH_SQS_URL: 'sqs://?region=eu-west-1' })?.urls.sqs).toBe('sqs://?region=eu-west-1');
+    expect(() => loadConfig(['--tracing-on', 'sqs'], {})).toThrow(/--tracing-on: unknown target "sqs"/);
+  });
+
   it('runs the in-memory comparison end to end and prints its table', async () => {
     const { stdout } = await run(
       process.execPath,
