@@ -1,5 +1,6 @@
-import { Consumer, FindCoordinatorKeyTypes, offsetCommitV8, type Admin, type Connection } from '@platformatic/kafka';
+import { Consumer, offsetCommitV8, type Admin, type Connection } from '@platformatic/kafka';
 import type { PartitionOffset } from './driver.js';
+import { findGroupCoordinator, nodeConnection } from './platformatic-admin.js';
 
 /** Who commits: a member of a generation, or (generation -1, no member id) a tool outside a group with no members. */
 export interface Committer {
@@ -10,11 +11,8 @@ export interface Committer {
 
 /** A connection to the group's coordinator, through the client's own pool. */
 export async function coordinatorConnection(client: Admin | Consumer, groupId: string): Promise<Connection> {
-  const nodeId =
-    client instanceof Consumer ? await client.findGroupCoordinator() : (await client.findCoordinator({ keyType: FindCoordinatorKeyTypes.GROUP, keys: [groupId] }))[0]?.nodeId;
-  const broker = nodeId === undefined ? undefined : (await client.metadata({ topics: [] })).brokers.get(nodeId);
-  if (!broker) throw new Error(`no coordinator found for group "${groupId}"`);
-  return client.connections.get(broker);
+  const nodeId = client instanceof Consumer ? await client.findGroupCoordinator() : await findGroupCoordinator(client, groupId);
+  return nodeConnection(client, nodeId);
 }
 
 /**

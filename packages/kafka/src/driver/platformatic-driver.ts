@@ -1,5 +1,5 @@
 import { withTimeout, type Logger } from '@omnibus/core';
-import { Admin, ConfigResourceTypes, ListOffsetTimestamps, Producer, stringSerializers, type MessageToProduce } from '@platformatic/kafka';
+import { Admin, ListOffsetTimestamps, Producer, stringSerializers, type MessageToProduce } from '@platformatic/kafka';
 import { foldTopicName } from '../naming.js';
 import {
   TopicNameRefusedError,
@@ -13,11 +13,13 @@ import {
   type PartitionWatermarks,
   type TopicSpec,
 } from './driver.js';
+import { controllerId, describeTopicConfigs, fetchCommittedOffsets, listOffsets } from './platformatic-admin.js';
 import { commitOffsets, coordinatorConnection } from './platformatic-commit.js';
-import { noteTimeout, watchPool } from './platformatic-connection.js';
+import { noteTimeout, watchClient } from './platformatic-connection.js';
 import { driverError, protocolErrorName } from './platformatic-errors.js';
 import { PlatformaticMember, type PlatformaticMemberTimings } from './platformatic-member.js';
-import { clientOptions, type PlatformaticClientSettings } from './platformatic-options.js';
+import { fixNullRecordBytes } from './platformatic-null-bytes.js';
+import { backoffRetries, clientOptions, type PlatformaticClientSettings } from './platformatic-options.js';
 import { javaCompatiblePartitioner } from './platformatic-partitioner.js';
 
 export interface PlatformaticDriverSettings extends PlatformaticClientSettings, PlatformaticMemberTimings {
@@ -44,6 +46,7 @@ export class PlatformaticDriver implements KafkaDriver {
   private connecting: Promise<void> | undefined;
 
   constructor(private readonly settings: PlatformaticDriverSettings) {
+    fixNullRecordBytes();
     this.admin = new Admin(clientOptions(settings));
     this.producer = new Producer({
       ...clientOptions(settings),
@@ -52,8 +55,10 @@ export class PlatformaticDriver implements KafkaDriver {
       partitioner: javaCompatiblePartitioner(),
       serializers: { key: stringSerializers.key, headerKey: stringSerializers.headerKey, headerValue: stringSerializers.headerValue },
     });
-    watchPool(this.admin.connections, settings.connection);
-    watchPool(this.producer.connections, settings.connection);
+    for (const client of [this.admin, this.producer]) {
+      backoffRetries(client, settings);
+      watchClient(client, settings.connection, settings.requestTimeoutMs);
+    }
   }
 
   /** Run an admin or producer call: failures translated, a timed-out request reported as a lost connection. */
@@ -130,10 +135,8 @@ export class PlatformaticDriver implements KafkaDriver {
   }
 
   async topicMaxMessageBytes(topic: string): Promise<number | undefined> {
-    const [resource] = await this.call('describing the topic config', () =>
-      this.admin.describeConfigs({ resources: [{ resourceType: ConfigResourceTypes.TOPIC, resourceName: topic, configurationKeys: ['max.message.bytes'] }] }),
-    );
-    const value = resource?.configs.find((entry) => entry.name === 'max.message.bytes')?.value;
+    const configs = await this.call('describing the topic config', () => describeTopicConfigs(this.admin, topic, ['max.message.bytes']));
+    const value = configs.find((entry) => entry.name === 'max.message.bytes')?.value;
     const limit = value === undefined || value === null ? Number.NaN : Number(value);
     return Number.isSafeInteger(limit) && limit > 0 ? limit : undefined;
   }
@@ -148,9 +151,9 @@ export class PlatformaticDriver implements KafkaDriver {
     return this.call('fetching committed offsets', async () => {
       const counts = await this.partitionCounts(topics);
       const request = topics.map((name) => ({ name, partitionIndexes: Array.from({ length: counts.get(name) ?? 0 }, (_, index) => index) }));
-      const [group] = await this.admin.listConsumerGroupOffsets({ groups: [{ groupId, topics: request }] });
-      return (group?.topics ?? []).flatMap(({ name, partitions }) =>
-        partitions.map(({ partitionIndex, committedOffset, metadata }) => ({ topic: name, partition: partitionIndex, offset: committedOffset.toString(), metadata: metadata === '' || metadata === undefined ? null : metadata })),
+      const committed = await fetchCommittedOffsets(this.admin, groupId, request);
+      return committed.flatMap(({ name, partitions }) =>
+        partitions.map(({ partitionIndex, committedOffset, metadata }) => ({ topic: name, partition: partitionIndex, offset: committedOffset.toString(), metadata: metadata === '' || metadata === null || metadata === undefined ? null : metadata })),
       );
     });
   }
@@ -158,9 +161,9 @@ export class PlatformaticDriver implements KafkaDriver {
   /** Offsets of every partition of `topic` at `timestamp` (LATEST: the next to be written, EARLIEST: the first kept). */
   private async offsetsAt(topic: string, timestamp: bigint): Promise<Map<number, string>> {
     const counts = await this.partitionCounts([topic]);
-    const partitions = Array.from({ length: counts.get(topic) ?? 0 }, (_, partitionIndex) => ({ partitionIndex, timestamp }));
-    const [listed] = await this.admin.listOffsets({ topics: [{ name: topic, partitions }] });
-    return new Map((listed?.partitions ?? []).map(({ partitionIndex, offset }) => [partitionIndex, offset.toString()]));
+    const partitions = Array.from({ length: counts.get(topic) ?? 0 }, (_, partitionIndex) => partitionIndex);
+    const listed = await listOffsets(this.admin, topic, partitions, timestamp);
+    return new Map(listed.map(({ partitionIndex, offset }) => [partitionIndex, offset.toString()]));
   }
 
   async latestOffsets(topic: string): Promise<{ partition: number; offset: string }[]> {
@@ -211,8 +214,8 @@ export class PlatformaticDriver implements KafkaDriver {
   }
 
   async describeCluster(): Promise<{ readonly clusterId: string; readonly brokers: number; readonly controller: number | null }> {
-    const metadata = await this.call('describing the cluster', () => this.admin.metadata({ topics: [], forceUpdate: true }));
-    return { clusterId: metadata.id, brokers: metadata.brokers.size, controller: metadata.controllerId >= 0 ? metadata.controllerId : null };
+    const [metadata, controller] = await this.call('describing the cluster', () => Promise.all([this.admin.metadata({ topics: [], forceUpdate: true }), controllerId(this.admin)]));
+    return { clusterId: metadata.id, brokers: metadata.brokers.size, controller: controller >= 0 ? controller : null };
   }
 
   /**

@@ -1,5 +1,5 @@
 import { backoffDelay, exponentialBackoff } from '@omnibus/core';
-import { ListOffsetTimestamps, type Consumer, type ConnectionPool, type fetchV17 } from '@platformatic/kafka';
+import { ListOffsetTimestamps, type Consumer, type fetchV17 } from '@platformatic/kafka';
 
 type FetchResponse = fetchV17.FetchResponse;
 import type { FetchedBatch, TopicPartition } from './driver.js';
@@ -23,9 +23,8 @@ interface Slot extends TopicPartition {
 }
 
 export interface FetcherSettings {
+  /** Its fetches go on connections of their own (the consumer's fetch pool): a long poll does not hold up heartbeats and commits. */
   readonly consumer: Consumer;
-  /** Fetches get connections of their own: a long poll must not hold up heartbeats and commits on the consumer's. */
-  readonly pool: ConnectionPool;
   readonly maxWaitTimeMs: number;
   readonly retryInitialDelayMs: number;
   readonly onBatch: (batch: FetchedBatch) => Promise<void>;
@@ -180,7 +179,7 @@ export class Fetcher {
       this.inflight.add(leader);
       const requested = new Map(slots.map((slot) => [slot.id, slot.position as bigint]));
       consumer
-        .fetch({ node: leader, topics: [...requests.values()], maxWaitTime: this.settings.maxWaitTimeMs, maxBytes: MAX_BYTES, connectionPool: this.settings.pool })
+        .fetch({ node: leader, topics: [...requests.values()], maxWaitTime: this.settings.maxWaitTimeMs, maxBytes: MAX_BYTES })
         .then(
           (response) => {
             this.failures = 0;

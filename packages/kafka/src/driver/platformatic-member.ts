@@ -1,12 +1,12 @@
 import { withTimeout } from '@omnibus/core';
-import { ConnectionPool, Consumer, type ConsumerGroupJoinPayload } from '@platformatic/kafka';
+import { Consumer, type GroupAssignment } from '@platformatic/kafka';
 import { retrying } from '../errors.js';
 import type { ConnectionObserver, GroupMember, MemberSettings, PartitionOffset, TopicPartition } from './driver.js';
 import { commitOffsets, coordinatorConnection, type Committer } from './platformatic-commit.js';
-import { noteTimeout, watchPool } from './platformatic-connection.js';
+import { noteTimeout, watchClient } from './platformatic-connection.js';
 import { driverError, timedOut } from './platformatic-errors.js';
 import { Fetcher } from './platformatic-fetcher.js';
-import { clientOptions, connectionOptions, type PlatformaticClientSettings } from './platformatic-options.js';
+import { backoffRetries, clientOptions, type PlatformaticClientSettings } from './platformatic-options.js';
 
 export interface PlatformaticMemberTimings extends PlatformaticClientSettings {
   readonly sessionTimeoutMs: number;
@@ -22,6 +22,15 @@ export interface PlatformaticMemberTimings extends PlatformaticClientSettings {
  * - `crashed`: the client gave up rejoining (onCrash told, restarting = false);
  * - `stopped`: stop() was called.
  */
+/** What the consumer's 'consumer:group:join' event carries (@platformatic/kafka 1.22 exports no type for it). */
+interface GroupJoin {
+  readonly groupId: string;
+  readonly memberId: string;
+  readonly generationId?: number;
+  readonly isLeader?: boolean;
+  readonly assignments?: readonly GroupAssignment[] | null;
+}
+
 type MemberState = { readonly name: 'idle' | 'joining' | 'crashed' | 'stopped' } | { readonly name: 'member'; readonly committer: Committer };
 
 /**
@@ -33,7 +42,6 @@ type MemberState = { readonly name: 'idle' | 'joining' | 'crashed' | 'stopped' }
  */
 export class PlatformaticMember implements GroupMember {
   private readonly consumer: Consumer;
-  private readonly fetchPool: ConnectionPool;
   private readonly fetcher: Fetcher;
   private state: MemberState = { name: 'idle' };
   private stopping: Promise<void> | undefined;
@@ -55,18 +63,17 @@ export class PlatformaticMember implements GroupMember {
       // have members on both drivers (one process switched at a time) without INCONSISTENT_GROUP_PROTOCOL.
       protocols: [{ name: 'RoundRobinAssigner', version: 0, metadata: Buffer.alloc(0) }],
     });
-    this.fetchPool = new ConnectionPool(timings.clientId, connectionOptions(timings));
-    watchPool(this.consumer.connections, connection);
-    watchPool(this.fetchPool, connection);
+    backoffRetries(this.consumer, timings);
+    // Both pools of the consumer: its own, and the one it fetches on.
+    watchClient(this.consumer, connection, timings.requestTimeoutMs);
     this.fetcher = new Fetcher({
       consumer: this.consumer,
-      pool: this.fetchPool,
       maxWaitTimeMs: timings.maxWaitTimeMs,
       retryInitialDelayMs: timings.retryInitialDelayMs,
       onBatch: (batch) => settings.handlers.onBatch(batch),
       onError: (error) => this.noteFailure(error),
     });
-    this.consumer.on('consumer:group:join', (payload) => this.joined(payload));
+    this.consumer.on('consumer:group:join', (payload: GroupJoin) => this.joined(payload));
     this.consumer.on('consumer:group:rebalance', () => {
       if (this.state.name !== 'member') return;
       this.fetcher.suspend();
@@ -98,7 +105,7 @@ export class PlatformaticMember implements GroupMember {
     if (this.state.name === 'stopped') throw new Error('the member was stopped before it joined');
   }
 
-  private joined(payload: ConsumerGroupJoinPayload): void {
+  private joined(payload: GroupJoin): void {
     if (this.state.name === 'stopped' || this.state.name === 'crashed') return;
     this.state = { name: 'member', committer: { groupId: this.settings.groupId, generationId: payload.generationId ?? this.consumer.generationId, memberId: payload.memberId } };
     const partitions: TopicPartition[] = [];
@@ -147,8 +154,8 @@ export class PlatformaticMember implements GroupMember {
       this.state = { name: 'stopped' };
       this.fetcher.stop();
       // Leaves the group (LeaveGroup) and closes the consumer's connections.
-      // close(force) without a callback returns a promise; the typings' first overload says void.
-      await Promise.allSettled([this.consumer.close(true) as unknown as Promise<void>, this.fetchPool.close()]);
+      // (also its fetch pool). close(force) without a callback returns a promise; the typings' first overload says void.
+      await Promise.allSettled([this.consumer.close(true) as unknown as Promise<void>]);
     })();
     return this.stopping;
   }

@@ -1,5 +1,5 @@
 import { backoffDelay, exponentialBackoff } from '@omnibus/core';
-import type { BaseOptions, SASLOptions } from '@platformatic/kafka';
+import { kOptions, type Base, type BaseOptions, type SASLOptions } from '@platformatic/kafka';
 import { isIP } from 'node:net';
 import type { ConnectionOptions as TlsOptions } from 'node:tls';
 import type { SaslOptions, SslOptions } from '../options.js';
@@ -18,12 +18,12 @@ export interface PlatformaticClientSettings {
 
 const MECHANISMS = { plain: 'PLAIN', 'scram-sha-256': 'SCRAM-SHA-256', 'scram-sha-512': 'SCRAM-SHA-512' } as const;
 
-/** The connection options alone (a fetch pool of our own takes them too). */
-export function connectionOptions(settings: PlatformaticClientSettings): Pick<BaseOptions, 'connectTimeout' | 'requestTimeout' | 'tls' | 'tlsServerName' | 'sasl'> {
-  const options: Pick<BaseOptions, 'connectTimeout' | 'requestTimeout' | 'tls' | 'tlsServerName' | 'sasl'> = {
-    connectTimeout: settings.brokerConnectTimeoutMs,
-    requestTimeout: settings.requestTimeoutMs,
-  };
+/**
+ * The connection options alone. @platformatic/kafka 1.22 has no request timeout of its own:
+ * watchClient (platformatic-connection.ts) gives every request of a client one.
+ */
+export function connectionOptions(settings: PlatformaticClientSettings): Pick<BaseOptions, 'connectTimeout' | 'tls' | 'tlsServerName' | 'sasl'> {
+  const options: Pick<BaseOptions, 'connectTimeout' | 'tls' | 'tlsServerName' | 'sasl'> = { connectTimeout: settings.brokerConnectTimeoutMs };
   if (settings.ssl !== undefined && settings.ssl !== false) {
     const tls: TlsOptions = settings.ssl === true ? {} : { ...settings.ssl };
     options.tls = tls;
@@ -39,19 +39,35 @@ export function connectionOptions(settings: PlatformaticClientSettings): Pick<Ba
 }
 
 /**
- * Options of an admin, producer or consumer: the transport's timeouts, and its retries with
- * exponential backoff (core's kit) from retryInitialDelayMs up to 10x, as for kafkajs.
+ * Options of an admin, producer or consumer: the transport's timeouts and its retries (their
+ * exponential backoff: see backoffRetries, to be called on every client built from them).
  */
 export function clientOptions(settings: PlatformaticClientSettings): BaseOptions {
-  const backoff = exponentialBackoff(settings.retryInitialDelayMs, Math.max(1_000, settings.retryInitialDelayMs * 10));
   return {
     clientId: settings.clientId,
     bootstrapBrokers: [...settings.brokers],
     // The produce request's own timeout (how long the leader waits for the replicas).
     timeout: settings.requestTimeoutMs,
     retries: settings.retries,
-    retryDelay: (_client, _operation, attempt) => backoffDelay(backoff, attempt),
+    retryDelay: settings.retryInitialDelayMs,
     autocreateTopics: false,
     ...connectionOptions(settings),
   };
+}
+
+/**
+ * Retries of `client` with exponential backoff (core's kit) from retryInitialDelayMs up to 10x,
+ * as for kafkajs. @platformatic/kafka 1.22 takes only a fixed retryDelay (a function, as later
+ * releases take, would be handed to setTimeout as the delay), read from the client's options
+ * right after it announces a retry ('client:performWithRetry:retry', with the attempt, in the
+ * same synchronous step): the option becomes a getter of the delay of the attempt announced last.
+ */
+export function backoffRetries(client: Base<BaseOptions>, settings: PlatformaticClientSettings): void {
+  const backoff = exponentialBackoff(settings.retryInitialDelayMs, Math.max(1_000, settings.retryInitialDelayMs * 10));
+  let delay = settings.retryInitialDelayMs;
+  client.on('client:performWithRetry:retry', (_operation: string, attempt: number) => {
+    // attempt: the one that failed, from 0; the delay before the first retry is backoff's first.
+    delay = backoffDelay(backoff, attempt + 1);
+  });
+  Object.defineProperty(client[kOptions], 'retryDelay', { get: () => delay, enumerable: true, configurable: true });
 }

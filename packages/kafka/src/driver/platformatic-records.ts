@@ -1,7 +1,9 @@
-import { IS_CONTROL, type RecordsBatch } from '@platformatic/kafka';
+import type { RecordsBatch } from '@platformatic/kafka';
 import type { FetchedRecord } from './driver.js';
 import { EMPTY, copyOf } from './record-copy.js';
 
+/** Batch attribute bit: a control batch (transaction markers). @platformatic/kafka 1.22 exports no name for it. */
+const IS_CONTROL = 0x20;
 /** Batch attribute bit: the broker stamped the records (LogAppendTime); the batch's max timestamp is theirs. */
 const LOG_APPEND_TIME = 0x08;
 
