@@ -24,6 +24,9 @@ const packageProjects = readdirSync(join(root, 'packages'))
 
 export default defineConfig({
   test: {
+    // vitest runs one file at a time on a 2-core machine (its default is cores - 1), and these files
+    // mostly wait on brokers, timers and child processes, not on the CPU: three at a time.
+    maxWorkers: 3,
     projects: [
       ...packageProjects,
       {
