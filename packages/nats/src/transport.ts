@@ -188,11 +188,11 @@ class NatsTransport implements Transport {
   }
 
   close(): Promise<void> {
-    this.closing ??= this.shutdown();
+    this.closing ??= this.runClose();
     return this.closing;
   }
 
-  private async shutdown(): Promise<void> {
+  private async runClose(): Promise<void> {
     this.connectionHealth.close();
     const connected = this.connected ?? (await this.connecting?.catch(() => undefined));
     await Promise.allSettled([...this.subscriptions].map((subscription) => subscription.close()));

@@ -110,12 +110,12 @@ export class RabbitSubscription implements TransportSubscription, DeliveryOwner 
   }
 
   stop(): Promise<void> {
-    this.stopping ??= this.doStop();
+    this.stopping ??= this.runStop();
     return this.stopping;
   }
 
   close(): Promise<void> {
-    this.closing ??= this.doClose();
+    this.closing ??= this.runClose();
     return this.closing;
   }
 
@@ -152,7 +152,7 @@ export class RabbitSubscription implements TransportSubscription, DeliveryOwner 
     delivery.acknowledge();
   }
 
-  private async doStop(): Promise<void> {
+  private async runStop(): Promise<void> {
     if (this.state === 'active') this.state = 'stopped';
     clearTimeout(this.restartTimer);
     this.restartTimer = undefined;
@@ -170,7 +170,7 @@ export class RabbitSubscription implements TransportSubscription, DeliveryOwner 
     this.releaseBuffer();
   }
 
-  private async doClose(): Promise<void> {
+  private async runClose(): Promise<void> {
     await this.stop();
     this.state = 'closed';
     // Let nacks in progress finish (copy stored, original acked), so close() does not duplicate them.

@@ -127,12 +127,12 @@ export class RedisSubscription implements TransportSubscription, DeliveryOwner {
   }
 
   stop(): Promise<void> {
-    this.stopping ??= this.stopReading();
+    this.stopping ??= this.runStop();
     return this.stopping;
   }
 
   close(): Promise<void> {
-    this.closing ??= this.release();
+    this.closing ??= this.runClose();
     return this.closing;
   }
 
@@ -287,7 +287,7 @@ export class RedisSubscription implements TransportSubscription, DeliveryOwner {
   // --- stop, close ---------------------------------------------------------------
 
   /** → stopping → stopped. */
-  private async stopReading(): Promise<void> {
+  private async runStop(): Promise<void> {
     const wasReading = this.state === 'reading';
     this.state = 'stopping';
     this.wake();
@@ -310,7 +310,7 @@ export class RedisSubscription implements TransportSubscription, DeliveryOwner {
   }
 
   /** → closing → closed (after stop). */
-  private async release(): Promise<void> {
+  private async runClose(): Promise<void> {
     await this.stop();
     this.state = 'closing';
     // Unsettled deliveries go back for redelivery (attempt + 1), never acked.

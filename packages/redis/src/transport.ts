@@ -209,7 +209,7 @@ export class RedisTransport implements Transport {
   }
 
   close(): Promise<void> {
-    this.closing ??= this.shutdown();
+    this.closing ??= this.runClose();
     return this.closing;
   }
 
@@ -230,7 +230,7 @@ export class RedisTransport implements Transport {
   }
 
   /** → closing → closed. */
-  private async shutdown(): Promise<void> {
+  private async runClose(): Promise<void> {
     const before = this.state;
     this.to({ name: 'closing', connected: before.name === 'open' ? before.connected : undefined });
     // A dial in flight sees `closing` and fails: nothing to quit then, but it is waited for.

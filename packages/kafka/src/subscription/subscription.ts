@@ -139,16 +139,16 @@ export class KafkaSubscription implements TransportSubscription, DeliveryOwner {
 
   /** running → stopped. */
   async stop(): Promise<void> {
-    this.halt();
+    this.runStop();
   }
 
   /** → draining → closed. Idempotent. */
   close(): Promise<void> {
-    this.closing ??= this.shutdown();
+    this.closing ??= this.runClose();
     return this.closing;
   }
 
-  private halt(): void {
+  private runStop(): void {
     if (this.state !== 'running') return;
     this.state = 'stopped';
     this.dispatcher.stopTimer();
@@ -156,8 +156,8 @@ export class KafkaSubscription implements TransportSubscription, DeliveryOwner {
     this.membership.pause(this.membership.order);
   }
 
-  private async shutdown(): Promise<void> {
-    this.halt();
+  private async runClose(): Promise<void> {
+    this.runStop();
     this.state = 'draining';
     // A member being replaced: no further attempt (the one under way is stopped with the member).
     this.rejoin.cancel();
