@@ -1,4 +1,4 @@
-// Raw Kafka with @platformatic/kafka 1.x (the Omnibus transport's default driver), written like the
+// Raw Kafka with @platformatic/kafka 1.22 (pinned as in @omnibus/kafka) (the Omnibus transport's default driver), written like the
 // kafkajs raw side (kafka.ts): an idempotent producer with acks=-1 (the client allows one request
 // per broker then), one send in flight with what was queued meanwhile coalesced into the next; a
 // consumer group read through the client's MessagesStream from the committed offsets (else the
@@ -37,7 +37,7 @@ export function rawPlatformaticKafkaSide(url: string, options: { rawEnvelope: bo
       };
     },
     async consume(target, _concurrency, onBody): Promise<Consumer> {
-      const consumer = new PlatformaticConsumer({ clientId: 'omnibench-raw-plt', bootstrapBrokers, groupId: target.group, maxBytesPerPartition: 1024 * 1024, maxWaitTime: 500 });
+      const consumer = new PlatformaticConsumer({ clientId: 'omnibench-raw-plt', bootstrapBrokers, groupId: target.group, maxBytes: 4 * 1024 * 1024, maxWaitTime: 500 });
       consumers.add(consumer);
       const stream = await consumer.consume({ topics: [target.topic], mode: 'committed', fallbackMode: 'earliest', autocommit: 100 });
       stream.on('data', (message) => {
