@@ -1,4 +1,4 @@
-import { ConfigError } from '@omnibus/core';
+import { ConfigError, decodeUrlPart } from '@omnibus/core';
 
 /** An `amqp10://` URL split into what the client needs, what may be shown, and what must never be. */
 export interface ParsedAmqp10Url {
@@ -52,9 +52,9 @@ export function parseAmqp10Url(url: string): ParsedAmqp10Url {
   const secrets: string[] = [];
   if (userinfo !== undefined) {
     const colon = userinfo.indexOf(':');
-    username = decode(colon === -1 ? userinfo : userinfo.slice(0, colon));
+    username = decodeUrlPart(colon === -1 ? userinfo : userinfo.slice(0, colon));
     const rawPassword = colon === -1 ? '' : userinfo.slice(colon + 1);
-    password = decode(rawPassword);
+    password = decodeUrlPart(rawPassword);
     secrets.push(rawPassword, password, encodeURIComponent(password));
   }
   const port = parsed.port ? Number(parsed.port) : tls ? DEFAULT_PORT.tls : DEFAULT_PORT.plain;
@@ -68,13 +68,4 @@ export function parseAmqp10Url(url: string): ParsedAmqp10Url {
     safeUrl: `${name}://${shownUser}${parsed.host}`,
     secrets: [...new Set(secrets.filter((secret) => secret.length > 0))],
   };
-}
-
-/** Percent-decode; text that is not valid percent-encoding (`50%off`) is taken as it is. */
-function decode(part: string): string {
-  try {
-    return decodeURIComponent(part);
-  } catch {
-    return part;
-  }
 }

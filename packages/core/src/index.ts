@@ -84,5 +84,5 @@ export { DEFAULT_STALL_AFTER_MS } from './health.js';
 export type { Count, GroupInspection, TopicInspection, TransportInspection } from './inspection.js';
 export { MemoryIdempotencyStore } from './idempotency/memory-store.js';
 export type { IdempotencyStore, ClaimResult } from './idempotency/store.js';
-export { SettleOnce, withTimeout, pause, exponentialBackoff, assertConcurrency, assertHeaderValues, MAX_CONCURRENCY } from './kit/index.js';
+export { SettleOnce, withTimeout, pause, exponentialBackoff, assertConcurrency, assertHeaderValues, MAX_CONCURRENCY, decodeUrlPart } from './kit/index.js';
 export type { SettleState } from './kit/index.js';

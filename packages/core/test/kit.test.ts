@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SettleOnce, TimeoutError, backoffDelay, exponentialBackoff, pause, withTimeout } from '../src/index.js';
+import { SettleOnce, TimeoutError, backoffDelay, decodeUrlPart, exponentialBackoff, pause, withTimeout } from '../src/index.js';
 
 describe('transport kit', () => {
   it('SettleOnce runs the first settlement only, also when it fails', async () => {
@@ -57,5 +57,14 @@ describe('transport kit', () => {
   it('exponentialBackoff doubles up to the cap without jitter', () => {
     const backoff = exponentialBackoff(50, 1_000);
     expect([1, 2, 3, 4, 5, 6].map((n) => backoffDelay(backoff, n))).toEqual([50, 100, 200, 400, 800, 1_000]);
+  });
+
+  it('decodeUrlPart decodes a valid percent-encoded part, and keeps one that is not exactly as written', () => {
+    expect(decodeUrlPart('p%40ss%3Aw%2Fd')).toBe('p@ss:w/d');
+    expect(decodeUrlPart('%C3%BC')).toBe('ü');
+    expect(decodeUrlPart('50%off')).toBe('50%off');
+    // Not some runs decoded and others kept: that would be a credential nobody typed.
+    expect(decodeUrlPart('a%41%zz')).toBe('a%41%zz');
+    expect(decodeUrlPart('%E0%A4%A')).toBe('%E0%A4%A');
   });
 });

@@ -1,4 +1,4 @@
-import { ConfigError } from '@omnibus/core';
+import { ConfigError, decodeUrlPart } from '@omnibus/core';
 import type { SaslOptions } from './options.js';
 
 /** What a `kafka://` / `kafkas://` URL says. */
@@ -71,11 +71,11 @@ function credentials(userInfo: string | undefined, mechanism: SaslOptions['mecha
   const colon = userInfo.indexOf(':');
   const rawUser = colon === -1 ? userInfo : userInfo.slice(0, colon);
   const rawPassword = colon === -1 ? '' : userInfo.slice(colon + 1);
-  const username = decodeOrKeep(rawUser);
+  const username = decodeUrlPart(rawUser);
   if (!username) throw new ConfigError('url', 'the user name before ":" is empty');
   // Without a ":", the userinfo may be a token: a secret as well.
   const secrets = secretForms(rawPassword, colon === -1 ? rawUser : '');
-  return { sasl: { mechanism, username, password: decodeOrKeep(rawPassword) }, secrets };
+  return { sasl: { mechanism, username, password: decodeUrlPart(rawPassword) }, secrets };
 }
 
 /** Every form of a secret a text could carry: as given, decoded, encoded. */
@@ -83,16 +83,8 @@ export function secretForms(...values: readonly string[]): string[] {
   const forms = new Set<string>();
   for (const value of values) {
     if (!value) continue;
-    const decoded = decodeOrKeep(value);
+    const decoded = decodeUrlPart(value);
     for (const form of [value, decoded, encodeURIComponent(value), encodeURIComponent(decoded)]) forms.add(form);
   }
   return [...forms];
-}
-
-function decodeOrKeep(value: string): string {
-  try {
-    return decodeURIComponent(value);
-  } catch {
-    return value;
-  }
 }

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { ConfigError } from '@omnibus/core';
+import { ConfigError, decodeUrlPart } from '@omnibus/core';
 import { credsAuthenticator, nkeyAuthenticator, type Authenticator, type NodeConnectionOptions } from '@nats-io/transport-node';
 import type { NatsOptions } from './options.js';
 
@@ -104,8 +104,8 @@ function parseServerUrl(raw: string, field = 'url'): ParsedServer {
   }
   const host = parsed.hostname;
   const server = `${host}:${parsed.port || '4222'}`;
-  const user = parsed.username ? decodeCredential(parsed.username) : undefined;
-  const password = parsed.password ? decodeCredential(parsed.password) : undefined;
+  const user = parsed.username ? decodeUrlPart(parsed.username) : undefined;
+  const password = parsed.password ? decodeUrlPart(parsed.password) : undefined;
   const isToken = user !== undefined && password === undefined;
   return {
     server,
@@ -131,14 +131,6 @@ function maskedUrl(text: string): string {
   return colon === -1 || /^:\d*\/?$/.test(text.slice(colon)) ? text : `${text.slice(0, colon)}:***`;
 }
 
-/** Percent-decoded; a lone `%` (not an escape) is taken literally, as it was meant. */
-function decodeCredential(text: string): string {
-  try {
-    return decodeURIComponent(text);
-  } catch {
-    return text;
-  }
-}
 
 function readSecretFile(path: string, field: string): Uint8Array {
   try {

@@ -1,4 +1,4 @@
-import { ConfigError } from '@omnibus/core';
+import { ConfigError, decodeUrlPart } from '@omnibus/core';
 
 /** An AMQP URL split into what amqplib needs, what may be shown, and what must never be. */
 export interface ParsedAmqpUrl {
@@ -55,8 +55,8 @@ export function parseAmqpUrl(url: string): ParsedAmqpUrl {
     const colon = userinfo.indexOf(':');
     const rawUser = colon === -1 ? userinfo : userinfo.slice(0, colon);
     const rawPassword = colon === -1 ? '' : userinfo.slice(colon + 1);
-    username = decode(rawUser);
-    password = decode(rawPassword);
+    username = decodeUrlPart(rawUser);
+    password = decodeUrlPart(rawPassword);
     secrets.push(rawPassword, password, encodeURIComponent(password));
   }
   const port = parsed.port ? Number(parsed.port) : protocol === 'amqp' ? 5672 : 5671;
@@ -72,13 +72,4 @@ export function parseAmqpUrl(url: string): ParsedAmqpUrl {
     safeUrl: `${protocol}://${shownUser}${parsed.host}${parsed.pathname === '/' ? '' : parsed.pathname}`,
     secrets: [...new Set(secrets.filter((secret) => secret.length > 0))],
   };
-}
-
-/** Percent-decode; text that is not valid percent-encoding (`50%off`) is taken as it is. */
-function decode(part: string): string {
-  try {
-    return decodeURIComponent(part);
-  } catch {
-    return part;
-  }
 }

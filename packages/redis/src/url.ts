@@ -1,4 +1,4 @@
-import { ConfigError, secretForms as coreSecretForms } from '@omnibus/core';
+import { ConfigError, secretForms as coreSecretForms, decodeUrlPart } from '@omnibus/core';
 
 /** A `redis://` or `rediss://` URL, taken apart without ever putting its password into a text. */
 export interface RedisUrl {
@@ -78,22 +78,15 @@ function credentials(userinfo: string | undefined): Credentials {
   const colon = userinfo.indexOf(':');
   if (colon === -1) {
     // `redis://something@host`: a user name to Redis, but it may be a token: never shown.
-    return { username: nonEmpty(decodeOrKeep(userinfo)), password: undefined, shown: '***@', secrets: secretForms(userinfo) };
+    return { username: nonEmpty(decodeUrlPart(userinfo)), password: undefined, shown: '***@', secrets: secretForms(userinfo) };
   }
   const rawUser = userinfo.slice(0, colon);
   const rawPassword = userinfo.slice(colon + 1);
   // The user name is shown as a user name only when it is one: no character a password could have spilled into.
   const shownUser = /^[A-Za-z0-9._~%-]*$/.test(rawUser) ? rawUser : '***';
-  return { username: nonEmpty(decodeOrKeep(rawUser)), password: nonEmpty(decodeOrKeep(rawPassword)), shown: `${shownUser}:***@`, secrets: secretForms(rawPassword) };
+  return { username: nonEmpty(decodeUrlPart(rawUser)), password: nonEmpty(decodeUrlPart(rawPassword)), shown: `${shownUser}:***@`, secrets: secretForms(rawPassword) };
 }
 
-function decodeOrKeep(value: string): string {
-  try {
-    return decodeURIComponent(value);
-  } catch {
-    return value;
-  }
-}
 
 function nonEmpty(value: string): string | undefined {
   return value === '' ? undefined : value;

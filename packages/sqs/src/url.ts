@@ -1,4 +1,4 @@
-import { ConfigError, secretForms } from '@omnibus/core';
+import { ConfigError, secretForms, decodeUrlPart } from '@omnibus/core';
 
 /**
  * An `sqs://` URL taken apart:
@@ -40,8 +40,8 @@ export function parseSqsUrl(url: string): SqsUrl {
   if (userinfo !== undefined) {
     const colon = userinfo.indexOf(':');
     if (colon <= 0 || colon === userinfo.length - 1) throw new ConfigError('url', `"${display}": credentials in the URL are ACCESS_KEY_ID:SECRET_ACCESS_KEY@`);
-    accessKeyId = decodeOrKeep(userinfo.slice(0, colon));
-    secretAccessKey = decodeOrKeep(userinfo.slice(colon + 1));
+    accessKeyId = decodeUrlPart(userinfo.slice(0, colon));
+    secretAccessKey = decodeUrlPart(userinfo.slice(colon + 1));
   }
 
   const params = new URLSearchParams(query);
@@ -68,12 +68,4 @@ export function parseSqsUrl(url: string): SqsUrl {
     throw new ConfigError('url', `"${display}": tls=false needs a host (Amazon SQS itself is HTTPS only)`);
   }
   return { endpoint, region, accessKeyId, secretAccessKey, display, secrets: userinfo === undefined ? [] : [...new Set([...secretForms(userinfo.slice(userinfo.indexOf(':') + 1)), ...secretForms(secretAccessKey ?? '')])] };
-}
-
-function decodeOrKeep(value: string): string {
-  try {
-    return decodeURIComponent(value);
-  } catch {
-    return value;
-  }
 }

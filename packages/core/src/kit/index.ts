@@ -8,3 +8,4 @@ export { withTimeout, pause, exponentialBackoff } from './timing.js';
 export { backoffDelay, type Backoff } from '../backoff.js';
 export { assertConcurrency, assertHeaderValues, MAX_CONCURRENCY } from './validation.js';
 export { assertDelayMs } from '../delay.js';
+export { decodeUrlPart } from './url-part.js';
