@@ -1,45 +1,83 @@
 import { EnvelopeHeaders, type TransportMessage } from '@omnibus/core';
 import type { FetchedRecord, OutgoingRecord } from './driver/driver.js';
+import { encodedConstant } from './header-bytes.js';
 import type { PartitionRole } from './subscription/partition.js';
+import { TransportHeaders, WireHeaders } from './wire-names.js';
 
-/**
- * Headers the transport writes for itself. They never reach `message.headers`.
- * Core reserves the `omnibus-` prefix, so user headers cannot collide with them.
- */
-export const TransportHeaders = {
-  /** The Omnibus message id (a raw transport publish may carry no `ce-id`). */
-  id: 'omnibus-kafka-id',
-  /** Attempt number of the next delivery of a message in a retry topic. */
-  attempt: 'omnibus-kafka-attempt',
-  /** Epoch milliseconds before which a delay/retry-topic message is not delivered. */
-  due: 'omnibus-kafka-due',
-} as const;
-
-/** Whether `name` is one of the transport's own headers (a switch: this runs for every header of every record). */
-function isTransportHeader(name: string): boolean {
-  switch (name) {
-    case TransportHeaders.id:
-    case TransportHeaders.attempt:
-    case TransportHeaders.due:
-      return true;
-    default:
-      return false;
-  }
-}
+export { TransportHeaders, WireHeaders } from './wire-names.js';
 
 /**
  * A message to write, with the transport headers for the topic it goes to.
- * `omnibus-kafka-id` is written only when core's id header (`ce-id`) does not already carry the id
- * (the reader falls back to `ce-id`): one header less to encode and decode per message.
+ *
+ * Core's envelope headers are renamed to the CloudEvents Kafka binding's (`ce-id` → `ce_id`, …;
+ * `content-type` stays), user headers pass as they are. The attributes that never change for a
+ * topic (source, type, specversion, content type) go out as shared pre-encoded Buffers. A user
+ * header spelled like a binding attribute (core reserves `ce-`, not `ce_`) gives way to the
+ * envelope's attribute when the message has it: on Kafka that name means the attribute.
+ *
+ * `omnibus-kafka-id` is written only when core's id header does not already carry the id
+ * (the reader falls back to `ce_id`): one header less to encode and decode per message.
  */
 export function toRecord(message: TransportMessage, kafkaTopic: string, extra?: { attempt?: number; dueAt?: number }): OutgoingRecord {
-  const headers: Record<string, string> = {};
+  const headers: Record<string, string | Buffer> = {};
   const source = message.headers;
-  for (const name in source) if (!isTransportHeader(name)) headers[name] = source[name] as string;
-  if (headers[EnvelopeHeaders.id] !== message.id) headers[TransportHeaders.id] = message.id;
+  // One switch per header (this runs for every header of every record).
+  for (const name in source) {
+    const value = source[name] as string;
+    switch (name) {
+      case EnvelopeHeaders.id:
+        headers[WireHeaders.id] = value;
+        break;
+      case EnvelopeHeaders.source:
+        headers[WireHeaders.source] = encodedConstant(value);
+        break;
+      case EnvelopeHeaders.type:
+        headers[WireHeaders.type] = encodedConstant(value);
+        break;
+      case EnvelopeHeaders.time:
+        headers[WireHeaders.time] = value;
+        break;
+      case EnvelopeHeaders.specVersion:
+        headers[WireHeaders.specVersion] = encodedConstant(value);
+        break;
+      case EnvelopeHeaders.contentType:
+        headers[WireHeaders.contentType] = encodedConstant(value);
+        break;
+      case WireHeaders.id:
+      case WireHeaders.source:
+      case WireHeaders.type:
+      case WireHeaders.time:
+      case WireHeaders.specVersion:
+        if (source[coreName(name)] === undefined) headers[name] = value;
+        break;
+      case TransportHeaders.id:
+      case TransportHeaders.attempt:
+      case TransportHeaders.due:
+        break;
+      default:
+        headers[name] = value;
+    }
+  }
+  if (source[EnvelopeHeaders.id] !== message.id) headers[TransportHeaders.id] = message.id;
   if (extra?.attempt !== undefined) headers[TransportHeaders.attempt] = String(extra.attempt);
   if (extra?.dueAt !== undefined) headers[TransportHeaders.due] = String(extra.dueAt);
   return { topic: kafkaTopic, key: message.key ?? null, value: message.body, headers };
+}
+
+/** Core's name of a binding attribute header (the rare path of a user header spelled like one). */
+function coreName(wireName: (typeof WireHeaders)[Exclude<keyof typeof WireHeaders, 'contentType'>]): string {
+  switch (wireName) {
+    case WireHeaders.id:
+      return EnvelopeHeaders.id;
+    case WireHeaders.source:
+      return EnvelopeHeaders.source;
+    case WireHeaders.type:
+      return EnvelopeHeaders.type;
+    case WireHeaders.time:
+      return EnvelopeHeaders.time;
+    case WireHeaders.specVersion:
+      return EnvelopeHeaders.specVersion;
+  }
 }
 
 /** What a fetched record means to Omnibus (the shape of a partition buffer entry). */
@@ -65,7 +103,12 @@ export interface RecordSource {
 /**
  * Rebuild the Omnibus message. `topic` is the Omnibus topic (a delay or retry topic
  * still delivers messages of its main topic). Records written by other producers get
- * their `ce-id`, else a stable id from their position.
+ * their CloudEvents id, else a stable id from their position.
+ *
+ * The envelope is read in both formats: the Kafka binding's `ce_` headers (0.2.0 on, and any
+ * CloudEvents producer) and core's own `ce-` names (0.1 producers, still writing during a
+ * rolling upgrade). Both come out under core's names; where a record has both, `ce_` wins.
+ * Other headers, `ce_` extensions of foreign producers included, pass as they are.
  *
  * Transport headers are believed only where the transport writes them: the attempt on the
  * retry topic, the due time on the delay and retry topics. Anyone may write to a user topic
@@ -75,15 +118,52 @@ export interface RecordSource {
  * through Omnibus, only with a raw client (see the README).
  */
 export function fromRecord(record: FetchedRecord, offset: bigint, topic: string, kafkaTopic: string, partition: number, source: RecordSource): DecodedRecord {
-  // The driver hands over a fresh headers object per record: the message keeps it, minus the
-  // transport's own headers (present on retry and delay topics only), so nothing is copied.
-  const headers = record.headers;
-  const id = headers[TransportHeaders.id];
-  const attempt = headers[TransportHeaders.attempt];
-  const due = headers[TransportHeaders.due];
-  if (id !== undefined) delete headers[TransportHeaders.id];
-  if (attempt !== undefined) delete headers[TransportHeaders.attempt];
-  if (due !== undefined) delete headers[TransportHeaders.due];
+  // The driver's headers object is fresh per record; the message gets a new one under core's
+  // names, built in one pass (a switch per header, no delete).
+  const wire = record.headers;
+  const headers: Record<string, string> = {};
+  let id: string | undefined;
+  let attempt: string | undefined;
+  let due: string | undefined;
+  for (const name in wire) {
+    const value = wire[name] as string;
+    switch (name) {
+      case WireHeaders.id:
+        headers[EnvelopeHeaders.id] = value;
+        break;
+      case WireHeaders.source:
+        headers[EnvelopeHeaders.source] = value;
+        break;
+      case WireHeaders.type:
+        headers[EnvelopeHeaders.type] = value;
+        break;
+      case WireHeaders.time:
+        headers[EnvelopeHeaders.time] = value;
+        break;
+      case WireHeaders.specVersion:
+        headers[EnvelopeHeaders.specVersion] = value;
+        break;
+      // The 0.1 names: taken unless the binding's name came first (a later one overwrites them).
+      case EnvelopeHeaders.id:
+      case EnvelopeHeaders.source:
+      case EnvelopeHeaders.type:
+      case EnvelopeHeaders.time:
+      case EnvelopeHeaders.specVersion:
+        if (headers[name] === undefined) headers[name] = value;
+        break;
+      case TransportHeaders.id:
+        id = value;
+        break;
+      case TransportHeaders.attempt:
+        attempt = value;
+        break;
+      case TransportHeaders.due:
+        due = value;
+        break;
+      default:
+        headers[name] = value;
+    }
+  }
   return {
     offset,
     message: { id: id ?? headers[EnvelopeHeaders.id] ?? `${kafkaTopic}/${partition}/${record.offset}`, topic, key: record.key ?? undefined, headers, body: record.value },
@@ -103,6 +183,6 @@ function positiveInt(value: string): number | undefined {
 export function recordSize(record: OutgoingRecord): number {
   let size = record.value.byteLength + (record.key === null ? 0 : Buffer.byteLength(record.key));
   const headers = record.headers;
-  for (const name in headers) size += Buffer.byteLength(name) + Buffer.byteLength(headers[name] as string) + 2;
+  for (const name in headers) size += Buffer.byteLength(name) + Buffer.byteLength(headers[name] as string | Buffer) + 2;
   return size;
 }

@@ -6,12 +6,16 @@
  * Offsets are decimal strings (Kafka offsets are 64-bit).
  */
 
-/** A record to produce. Header values are strings (UTF-8 on the wire). */
+/**
+ * A record to produce. Header values are UTF-8 on the wire: strings, or Buffers already encoded
+ * (the envelope attributes that never change for a topic), shared between records and never to
+ * be written to.
+ */
 export interface OutgoingRecord {
   readonly topic: string;
   readonly key: string | null;
   readonly value: Uint8Array;
-  readonly headers: Readonly<Record<string, string>>;
+  readonly headers: Readonly<Record<string, string | Buffer>>;
 }
 
 /**

@@ -1,5 +1,6 @@
 import { withTimeout, type Logger } from '@omnibus/core';
 import { Admin, ListOffsetTimestamps, Producer, stringSerializers, type MessageToProduce } from '@platformatic/kafka';
+import { encodedHeaderName, encodedHeaderValue } from '../header-bytes.js';
 import { foldTopicName } from '../naming.js';
 import {
   TopicNameRefusedError,
@@ -32,7 +33,7 @@ export interface PlatformaticDriverSettings extends PlatformaticClientSettings, 
 /** Group states (DescribeGroups) in which a group has no member. */
 const MEMBERLESS_STATES = new Set(['EMPTY', 'DEAD', '']);
 
-type ProducedMessage = MessageToProduce<string, Buffer, string, string>;
+type ProducedMessage = MessageToProduce<string, Buffer, string, string | Buffer>;
 
 /**
  * The @platformatic/kafka implementation of the driver seam: one admin and one idempotent
@@ -42,18 +43,23 @@ type ProducedMessage = MessageToProduce<string, Buffer, string, string>;
  */
 export class PlatformaticDriver implements KafkaDriver {
   private readonly admin: Admin;
-  private readonly producer: Producer<string, Buffer, string, string>;
+  private readonly producer: Producer<string, Buffer, string, string | Buffer>;
   private connecting: Promise<void> | undefined;
 
   constructor(private readonly settings: PlatformaticDriverSettings) {
     fixNullRecordBytes();
     this.admin = new Admin(clientOptions(settings));
-    this.producer = new Producer({
+    this.producer = new Producer<string, Buffer, string, string | Buffer>({
       ...clientOptions(settings),
       idempotent: true,
       acks: -1,
       partitioner: javaCompatiblePartitioner(),
-      serializers: { key: stringSerializers.key, headerKey: stringSerializers.headerKey, headerValue: stringSerializers.headerValue },
+      // Header names from a cache (the envelope's and the transport's encoded once), pre-encoded values as they are.
+      serializers: {
+        key: stringSerializers.key as (key?: string) => Buffer | undefined,
+        headerKey: (name?: string) => (name === undefined ? undefined : encodedHeaderName(name)),
+        headerValue: (value?: string | Buffer) => (value === undefined ? undefined : encodedHeaderValue(value)),
+      },
     });
     for (const client of [this.admin, this.producer]) {
       backoffRetries(client, settings);

@@ -45,7 +45,7 @@ export function keyedPartition(key: string, partitions: number): number {
  * cleared); 1.22 has no Java-compatible partitioner of its own. The client takes the result
  * modulo the partition count, and toPositive(h) % n is what the Java client computes.
  */
-export function javaCompatiblePartitioner(): Partitioner<string, Buffer, string, string> {
+export function javaCompatiblePartitioner(): Partitioner<string, Buffer, string, string | Buffer> {
   let next = Math.floor(Math.random() * 1_000);
   return (message) => {
     if (message.key !== undefined) return toPositive(murmur2(Buffer.from(message.key, 'utf8')));
