@@ -5,7 +5,9 @@ import { derivedMessageId } from './foreign-id.js';
 /**
  * How a transport message travels as an AMQP message.
  *
- * - body → content, untouched; headers → the AMQP headers table, every value a UTF-8 long string.
+ * - body → content, untouched; headers → the AMQP headers table, every value a UTF-8 long string,
+ *   but core's CloudEvents envelope, which travels as the CloudEvents AMQP binding says (see
+ *   CloudEventsProperties).
  * - id → the `message-id` property (a short string), or the `x-omnibus-id` header when it is
  *   longer than 255 bytes.
  * - key → the `x-omnibus-key` header, present only when the key is defined (so `undefined`
@@ -54,12 +56,36 @@ const isInternal = (name: string): boolean => {
 const fitsShortString = (value: string): boolean => value.length <= 85 || Buffer.byteLength(value) <= 255;
 
 /**
- * Envelope headers carried in AMQP basic properties instead of the headers table (encoding a
- * table entry costs amqplib far more than a property). The `app-id` property lists which ones,
- * so a delivery gets back exactly the headers that were published:
- * `omnibus/` followed by one letter per header moved: `i` ce-id = message-id, `t` ce-type = type,
- * `c` content-type = content-type, `v` ce-specversion = `1.0`. Messages without that marker
- * (older publishers, other AMQP clients) are read from the table only, as before.
+ * Where core's CloudEvents envelope goes: the CloudEvents AMQP protocol binding, binary content
+ * mode. Every attribute but the data content type is an application property (in AMQP 0-9-1, the
+ * headers table) named `cloudEvents_<attribute>`; the data content type is the `content-type`
+ * property; the data is the body. Written from 0.2.0 on.
+ */
+export const CloudEventsProperties = {
+  id: 'cloudEvents_id',
+  source: 'cloudEvents_source',
+  type: 'cloudEvents_type',
+  time: 'cloudEvents_time',
+  specVersion: 'cloudEvents_specversion',
+} as const;
+
+/**
+ * The binding's other separator: receivers must accept `cloudEvents:` too (the binding prefers
+ * `_`, which JMS selectors can name). Read, never written.
+ */
+const CloudEventsColonProperties = {
+  id: 'cloudEvents:id',
+  source: 'cloudEvents:source',
+  type: 'cloudEvents:type',
+  time: 'cloudEvents:time',
+  specVersion: 'cloudEvents:specversion',
+} as const;
+
+/**
+ * How 0.1 (and earlier 0.2 builds) carried the envelope, still read during a rolling upgrade: core's
+ * `ce-` names in the headers table, some moved to basic properties with the `app-id` property
+ * listing which: `omnibus/` then one letter per header moved, `i` ce-id = message-id, `t` ce-type
+ * = type, `c` content-type = content-type, `v` ce-specversion = `1.0`.
  */
 const PROPS_MARKER = 'omnibus/';
 const SPEC_VERSION = '1.0';
@@ -70,44 +96,62 @@ export interface EncodedMessage {
   readonly routingKey: string;
 }
 
-/** Encode for publishing; `extra` are transport headers (attempt, delay bucket, token). */
+/**
+ * Encode for publishing; `extra` are transport headers (attempt, delay bucket, token). User
+ * headers pass as they are; one spelled like a binding attribute (core reserves `ce-`, not
+ * `cloudEvents_`) gives way to the envelope's attribute when the message has it.
+ */
 export function encodeMessage(message: TransportMessage, extra?: Readonly<Record<string, string>>): EncodedMessage {
   const { id, key } = message;
   const source = message.headers;
   const headers: Record<string, string> = {};
   const options: Options.Publish = { persistent: true, headers };
-  let flags = '';
-  const idInProperty = fitsShortString(id);
-  if (idInProperty) options.messageId = id;
+  // The id in message-id too, for AMQP tools that show or deduplicate by it.
+  if (fitsShortString(id)) options.messageId = id;
   else headers[TransportHeaders.id] = id;
+  // One switch per header (this runs for every header of every message).
   for (const name in source) {
     const value = source[name] as string;
-    if (name === EnvelopeHeaders.id) {
-      if (idInProperty && value === id) {
-        flags += 'i';
-        continue;
-      }
-    } else if (name === EnvelopeHeaders.type) {
-      if (typeof value === 'string' && fitsShortString(value)) {
-        options.type = value;
-        flags += 't';
-        continue;
-      }
-    } else if (name === EnvelopeHeaders.contentType) {
-      if (typeof value === 'string' && fitsShortString(value)) {
-        options.contentType = value;
-        flags += 'c';
-        continue;
-      }
-    } else if (name === EnvelopeHeaders.specVersion) {
-      if (value === SPEC_VERSION) {
-        flags += 'v';
-        continue;
-      }
+    switch (name) {
+      case EnvelopeHeaders.id:
+        headers[CloudEventsProperties.id] = value;
+        break;
+      case EnvelopeHeaders.source:
+        headers[CloudEventsProperties.source] = value;
+        break;
+      case EnvelopeHeaders.type:
+        headers[CloudEventsProperties.type] = value;
+        break;
+      case EnvelopeHeaders.time:
+        headers[CloudEventsProperties.time] = value;
+        break;
+      case EnvelopeHeaders.specVersion:
+        headers[CloudEventsProperties.specVersion] = value;
+        break;
+      case EnvelopeHeaders.contentType:
+        // A short string property; a content type over 255 bytes stays in the table.
+        if (fitsShortString(value)) options.contentType = value;
+        else headers[name] = value;
+        break;
+      case CloudEventsProperties.id:
+        if (source[EnvelopeHeaders.id] === undefined) headers[name] = value;
+        break;
+      case CloudEventsProperties.source:
+        if (source[EnvelopeHeaders.source] === undefined) headers[name] = value;
+        break;
+      case CloudEventsProperties.type:
+        if (source[EnvelopeHeaders.type] === undefined) headers[name] = value;
+        break;
+      case CloudEventsProperties.time:
+        if (source[EnvelopeHeaders.time] === undefined) headers[name] = value;
+        break;
+      case CloudEventsProperties.specVersion:
+        if (source[EnvelopeHeaders.specVersion] === undefined) headers[name] = value;
+        break;
+      default:
+        headers[name] = value;
     }
-    headers[name] = value;
   }
-  if (flags !== '') options.appId = PROPS_MARKER + flags;
   if (extra) for (const name in extra) headers[name] = extra[name] as string;
   if (key !== undefined) headers[TransportHeaders.key] = key;
   // A view, not a copy: a batch is not held twice in memory. amqplib copies it into frames as
@@ -148,30 +192,68 @@ export interface DeliveryOrigin {
  *   broker wrote it. A first delivery has had no earlier delivery, whatever a header says.
  *   Classic queues only flag a redelivery, counted as one more attempt.
  *
- * A message without an id (another client published it without `message-id`) gets a stable
- * one derived from its content (see derivedMessageId).
+ * A message without `message-id` (another client published it) has its CloudEvents id, else
+ * a stable one derived from its content (see derivedMessageId).
+ *
+ * The envelope is read in every form a publisher may have used, under core's names: the
+ * binding's `cloudEvents_` and `cloudEvents:` application properties (0.2.0 on, and any
+ * CloudEvents AMQP producer) and 0.1's `ce-` headers and `app-id` marker (a rolling upgrade).
+ * Where one message has several, `cloudEvents_` wins over `cloudEvents:` over `ce-`. The
+ * `content-type` property is the `content-type` header, for any message.
  */
 export function decodeMessage(topic: string, raw: ConsumeMessage, origin: DeliveryOrigin): DecodedMessage {
   const { properties } = raw;
   const table = (properties.headers ?? {}) as Record<string, unknown>;
   const headers: Record<string, string> = {};
-  const messageId = properties.messageId as unknown;
-  const appId = properties.appId as unknown;
-  if (typeof appId === 'string' && appId.startsWith(PROPS_MARKER)) {
-    for (let i = PROPS_MARKER.length; i < appId.length; i++) {
-      const flag = appId.charCodeAt(i);
-      if (flag === 0x69 /* i */ && typeof messageId === 'string') headers[EnvelopeHeaders.id] = messageId;
-      else if (flag === 0x74 /* t */ && typeof properties.type === 'string') headers[EnvelopeHeaders.type] = properties.type;
-      else if (flag === 0x63 /* c */ && typeof properties.contentType === 'string') headers[EnvelopeHeaders.contentType] = properties.contentType;
-      else if (flag === 0x76 /* v */) headers[EnvelopeHeaders.specVersion] = SPEC_VERSION;
-    }
-  }
   let key: string | undefined;
   let carriedId: string | undefined;
   let carriedAttempt: string | undefined;
   let deliveryCount: unknown;
+  // The envelope in three spellings, by precedence: `cloudEvents_` (set at once), `cloudEvents:`
+  // and 0.1's `ce-` (kept aside, rare, and taken after the loop where nothing better came).
+  let colon: Record<string, string> | undefined;
+  let legacy: Record<string, string> | undefined;
   for (const name in table) {
     const value = table[name];
+    switch (name) {
+      case CloudEventsProperties.id:
+        setText(headers, EnvelopeHeaders.id, value);
+        continue;
+      case CloudEventsProperties.source:
+        setText(headers, EnvelopeHeaders.source, value);
+        continue;
+      case CloudEventsProperties.type:
+        setText(headers, EnvelopeHeaders.type, value);
+        continue;
+      case CloudEventsProperties.time:
+        setText(headers, EnvelopeHeaders.time, timeText(value));
+        continue;
+      case CloudEventsProperties.specVersion:
+        setText(headers, EnvelopeHeaders.specVersion, value);
+        continue;
+      case CloudEventsColonProperties.id:
+        setText((colon ??= {}), EnvelopeHeaders.id, value);
+        continue;
+      case CloudEventsColonProperties.source:
+        setText((colon ??= {}), EnvelopeHeaders.source, value);
+        continue;
+      case CloudEventsColonProperties.type:
+        setText((colon ??= {}), EnvelopeHeaders.type, value);
+        continue;
+      case CloudEventsColonProperties.time:
+        setText((colon ??= {}), EnvelopeHeaders.time, timeText(value));
+        continue;
+      case CloudEventsColonProperties.specVersion:
+        setText((colon ??= {}), EnvelopeHeaders.specVersion, value);
+        continue;
+      case EnvelopeHeaders.id:
+      case EnvelopeHeaders.source:
+      case EnvelopeHeaders.type:
+      case EnvelopeHeaders.time:
+      case EnvelopeHeaders.specVersion:
+        setText((legacy ??= {}), name, value);
+        continue;
+    }
     if (isInternal(name)) {
       if (name === TransportHeaders.key) key = headerText(value);
       else if (name === TransportHeaders.id) carriedId = headerText(value);
@@ -179,11 +261,18 @@ export function decodeMessage(topic: string, raw: ConsumeMessage, origin: Delive
       else if (name === 'x-delivery-count') deliveryCount = value;
       continue;
     }
-    const text = typeof value === 'string' ? value : headerText(value);
-    if (text !== undefined) headers[name] = text;
+    setText(headers, name, value);
   }
+  if (colon !== undefined) fillIn(headers, colon);
+  if (legacy !== undefined) fillIn(headers, legacy);
+  const messageId = properties.messageId as unknown;
+  const contentType = properties.contentType as unknown;
+  // The binding's datacontenttype, and what the property means to any AMQP message.
+  if (typeof contentType === 'string') headers[EnvelopeHeaders.contentType] = contentType;
+  const appId = properties.appId as unknown;
+  if (typeof appId === 'string' && appId.startsWith(PROPS_MARKER)) fillIn(headers, legacyProperties(appId, messageId, properties.type as unknown, contentType));
   const content = raw.content;
-  const id = carriedId || (typeof messageId === 'string' && messageId !== '' ? messageId : derivedMessageId(properties, content));
+  const id = carriedId || (typeof messageId === 'string' && messageId !== '' ? messageId : headers[EnvelopeHeaders.id] || derivedMessageId(properties, content));
   const { fields } = raw;
   let base = 1;
   const isRetryCopy = (fields.exchange === '' && fields.routingKey === origin.queue) || (fields.exchange === origin.routerExchange && fields.routingKey === origin.retryRoutingKey);
@@ -200,6 +289,40 @@ export function decodeMessage(topic: string, raw: ConsumeMessage, origin: Delive
     message: { id, topic, key, headers, body: new Uint8Array(content.buffer, content.byteOffset, content.byteLength) },
     attempt: base + earlier,
   };
+}
+
+/** Set `headers[name]` to the value as text, if it has one. */
+function setText(headers: Record<string, string>, name: string, value: unknown): void {
+  const text = typeof value === 'string' ? value : headerText(value);
+  if (text !== undefined) headers[name] = text;
+}
+
+/** Copy the entries `headers` has no value for yet. */
+function fillIn(headers: Record<string, string>, from: Readonly<Record<string, string>>): void {
+  for (const name in from) if (headers[name] === undefined) headers[name] = from[name] as string;
+}
+
+/**
+ * The binding's time may come as an AMQP timestamp, which AMQP 0-9-1 carries in seconds (and
+ * amqplib reads as a number); as the canonical string otherwise.
+ */
+function timeText(value: unknown): unknown {
+  if (typeof value !== 'number') return value;
+  const time = new Date(value * 1_000);
+  return Number.isNaN(time.getTime()) ? value : time.toISOString();
+}
+
+/** The envelope headers a 0.1 publisher moved to basic properties, as its `app-id` marker lists them. */
+function legacyProperties(appId: string, messageId: unknown, type: unknown, contentType: unknown): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (let i = PROPS_MARKER.length; i < appId.length; i++) {
+    const flag = appId.charCodeAt(i);
+    if (flag === 0x69 /* i */ && typeof messageId === 'string') headers[EnvelopeHeaders.id] = messageId;
+    else if (flag === 0x74 /* t */ && typeof type === 'string') headers[EnvelopeHeaders.type] = type;
+    else if (flag === 0x63 /* c */ && typeof contentType === 'string') headers[EnvelopeHeaders.contentType] = contentType;
+    else if (flag === 0x76 /* v */) headers[EnvelopeHeaders.specVersion] = SPEC_VERSION;
+  }
+  return headers;
 }
 
 /** Header values we wrote are strings; values from other AMQP publishers are shown as text when they are scalars. */
