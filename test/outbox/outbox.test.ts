@@ -92,15 +92,15 @@ function scenarios(postgres: AvailablePostgres, kind: string, makeTarget: () => 
       const { pool, bus } = ctx();
       const { outbox, received, topic, table } = await fresh(ctx(), 'tx');
       cleanups.push(() => received.close());
-      const relay = createRelay({ pool, bus, outbox, batchSize: 50, pollIntervalMs: 5_000 });
+      // It never polls within the test (an hour): only the NOTIFY of a commit can wake it, so the rows
+      // arriving at all proves the wake-up, without timing it.
+      const relay = createRelay({ pool, bus, outbox, batchSize: 50, pollIntervalMs: 3_600_000 });
       cleanups.push(() => relay.close());
       await relay.start();
 
       const rolledBack = await writeRows(pool, outbox, topic, 20, { keys: 4, outcome: 'rollback' });
       expect((await pool.query(`SELECT count(*)::int AS n FROM ${table}`)).rows[0].n).toBe(0);
       const committed = await writeRows(pool, outbox, topic, 20, { keys: 4, from: 100 });
-      // The NOTIFY of the commit wakes the relay: far sooner than its 5 s poll.
-      const started = Date.now();
       await received.waitForIds(committed.map((r) => r.id), 15_000);
       // A marker after them, on every key: once it is in, everything written before was sent.
       const marker = await writeRows(pool, outbox, topic, 4, { keys: 4, from: 200 });
@@ -113,7 +113,6 @@ function scenarios(postgres: AvailablePostgres, kind: string, makeTarget: () => 
       expect(received.messages.find((m) => m.id === committed[0]?.id)?.body).toEqual({ n: 100, key: 'k0' });
       expect((await relay.lag()).unsent).toBe(0);
       expect(relay.stats().sent).toBe(24);
-      if (kind !== 'kafka') expect(Date.now() - started).toBeLessThan(5_000); // Kafka's consumer may take longer to see the first message
     });
 
     it('a relay SIGKILLed mid-batch loses nothing; the rows it sent are sent again with the same ids', async () => {

@@ -1,4 +1,4 @@
-import { withTimeout, type Logger } from '@omnibus/core';
+import { exponentialBackoff, backoffDelay, pause, withTimeout, type Logger } from '@omnibus/core';
 import { Admin, ListOffsetTimestamps, Producer, stringSerializers, type MessageToProduce } from '@platformatic/kafka';
 import { encodedHeaderName, encodedHeaderValue } from '../header-bytes.js';
 import { foldTopicName } from '../naming.js';
@@ -23,6 +23,9 @@ import { fixNullRecordBytes } from './platformatic-null-bytes.js';
 import { backoffRetries, clientOptions, type PlatformaticClientSettings } from './platformatic-options.js';
 import { javaCompatiblePartitioner } from './platformatic-partitioner.js';
 
+/** Between looks at a new topic's leaders. */
+const LEADER_WAIT = exponentialBackoff(20, 500);
+
 export interface PlatformaticDriverSettings extends PlatformaticClientSettings, PlatformaticMemberTimings {
   readonly logger: Logger;
   readonly secrets: readonly string[];
@@ -45,6 +48,9 @@ export class PlatformaticDriver implements KafkaDriver {
   private readonly admin: Admin;
   private readonly producer: Producer<string, Buffer, string, string | Buffer>;
   private connecting: Promise<void> | undefined;
+
+  /** The tail of the serialized Admin calls (serialAdmin). */
+  private adminQueue: Promise<void> = Promise.resolve();
 
   constructor(private readonly settings: PlatformaticDriverSettings) {
     fixNullRecordBytes();
@@ -113,7 +119,8 @@ export class PlatformaticDriver implements KafkaDriver {
   /** Whether the topic was created (false: it existed). */
   private async createTopic({ topic, partitions, replicationFactor }: TopicSpec): Promise<boolean> {
     try {
-      await this.admin.createTopics({ topics: [topic], partitions, replicas: replicationFactor ?? -1 });
+      await this.serialAdmin(() => this.admin.createTopics({ topics: [topic], partitions, replicas: replicationFactor ?? -1 }));
+      await this.leadersOf(topic);
       return true;
     } catch (error) {
       const name = protocolErrorName(error);
@@ -125,11 +132,46 @@ export class PlatformaticDriver implements KafkaDriver {
     }
   }
 
+  /**
+   * One at a time: @platformatic/kafka 1.22's Admin shares one request among concurrent calls of
+   * createTopics (also deleteTopics, and listTopics with every metadata-keyed call) whatever their
+   * topics, so two subscriptions creating two topics at once got one topic and the other call's
+   * success for a topic never created.
+   */
+  private serialAdmin<T>(call: () => Promise<T>): Promise<T> {
+    const run = this.adminQueue.then(call, call);
+    this.adminQueue = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  }
+
+  /**
+   * Wait until the metadata of a topic just created shows a leader for every partition (kafkajs'
+   * waitForLeaders): creation is asynchronous in Kafka, and a loaded broker answers requests for the
+   * new topic with UNKNOWN_TOPIC_OR_PARTITION for seconds. Bounded by requestTimeoutMs; after that
+   * the callers' own retries take over.
+   */
+  private async leadersOf(topic: string): Promise<void> {
+    const deadline = Date.now() + this.settings.requestTimeoutMs;
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        const partitions = (await this.admin.metadata({ topics: [topic], forceUpdate: true })).topics.get(topic)?.partitions ?? [];
+        if (partitions.length > 0 && partitions.every((partition) => partition !== undefined && partition.leader >= 0)) return;
+      } catch {
+        // Not known yet (UNKNOWN_TOPIC_OR_PARTITION, LEADER_NOT_AVAILABLE): ask again.
+      }
+      if (Date.now() >= deadline) return;
+      await pause(backoffDelay(LEADER_WAIT, attempt));
+    }
+  }
+
   /** The existing topic Kafka folds `topic` onto (same name but for `.` and `_`), if any. */
   private async foldedTwin(topic: string): Promise<string | undefined> {
     try {
       const folded = foldTopicName(topic);
-      return (await this.admin.listTopics()).find((existing) => existing !== topic && foldTopicName(existing) === folded);
+      return (await this.serialAdmin(() => this.admin.listTopics())).find((existing) => existing !== topic && foldTopicName(existing) === folded);
     } catch {
       // The refusal is reported anyway, without the other name.
       return undefined;
@@ -137,7 +179,7 @@ export class PlatformaticDriver implements KafkaDriver {
   }
 
   async deleteTopics(topics: readonly string[]): Promise<void> {
-    if (topics.length) await this.call('deleting topics', () => this.admin.deleteTopics({ topics: [...topics] }));
+    if (topics.length) await this.call('deleting topics', () => this.serialAdmin(() => this.admin.deleteTopics({ topics: [...topics] })));
   }
 
   async topicMaxMessageBytes(topic: string): Promise<number | undefined> {
@@ -195,7 +237,7 @@ export class PlatformaticDriver implements KafkaDriver {
   }
 
   listTopics(): Promise<string[]> {
-    return this.call('listing topics', () => this.admin.listTopics({ includeInternals: true }));
+    return this.call('listing topics', () => this.serialAdmin(() => this.admin.listTopics({ includeInternals: true })));
   }
 
   async listGroupIds(): Promise<string[]> {
