@@ -1,12 +1,14 @@
 import { createHash } from 'node:crypto';
 import rhea, { type Message } from 'rhea';
-import { ConfigError, assertHeaderValues, type OutgoingMessage, type TransportMessage } from '@omnibus/core';
+import { ConfigError, EnvelopeHeaders, assertHeaderValues, type OutgoingMessage, type TransportMessage } from '@omnibus/core';
 
 /**
  * How a transport message travels as an AMQP 1.0 message.
  *
  * - body → one Data section, untouched (other AMQP clients read it as bytes).
- * - id → the `message-id` property; headers → application properties, every value a string.
+ * - id → the `message-id` property; headers → application properties, every value a string, but
+ *   core's CloudEvents envelope, which travels as the CloudEvents AMQP binding says (see
+ *   CloudEventsProperties): `cloudEvents_` application properties and the `content-type` property.
  * - key → the `x-opt-omnibus-key` message annotation, present only when defined (so `undefined`
  *   and `''` stay distinct). Not the AMQP `group-id`: Artemis would pin each key to one consumer.
  * - attempt → `x-opt-omnibus-attempt` on a copy the transport sent to the group's queue itself
@@ -60,8 +62,79 @@ export interface EncodeExtras {
   readonly headers?: Readonly<Record<string, string>> | undefined;
 }
 
+/**
+ * Where core's CloudEvents envelope goes: the CloudEvents AMQP protocol binding, binary content
+ * mode. Every attribute but the data content type is an application property named
+ * `cloudEvents_<attribute>` (a canonical string); the data content type is the `content-type`
+ * property; the data is the body. Written from 0.2.0 on; 0.1 wrote core's names (`ce-id`, …,
+ * `content-type`) as application properties, which are still read.
+ */
+export const CloudEventsProperties = {
+  id: 'cloudEvents_id',
+  source: 'cloudEvents_source',
+  type: 'cloudEvents_type',
+  time: 'cloudEvents_time',
+  specVersion: 'cloudEvents_specversion',
+} as const;
+
+/** The binding's other separator, which receivers must accept too (read, never written). */
+const CloudEventsColonProperties = {
+  id: 'cloudEvents:id',
+  source: 'cloudEvents:source',
+  type: 'cloudEvents:type',
+  time: 'cloudEvents:time',
+  specVersion: 'cloudEvents:specversion',
+} as const;
+
+/**
+ * User headers pass as they are; one spelled like a binding attribute (core reserves `ce-`, not
+ * `cloudEvents_`) gives way to the envelope's attribute when the message has it.
+ */
 export function encodeMessage(message: TransportMessage & Pick<OutgoingMessage, 'deduplicationId'>, extras: EncodeExtras = {}): Message {
-  const properties: Record<string, string> = { ...message.headers, ...extras.headers };
+  const source = extras.headers === undefined ? message.headers : { ...message.headers, ...extras.headers };
+  const properties: Record<string, string> = {};
+  let contentType: string | undefined;
+  // One switch per header (this runs for every header of every message).
+  for (const name in source) {
+    const value = source[name] as string;
+    switch (name) {
+      case EnvelopeHeaders.id:
+        properties[CloudEventsProperties.id] = value;
+        break;
+      case EnvelopeHeaders.source:
+        properties[CloudEventsProperties.source] = value;
+        break;
+      case EnvelopeHeaders.type:
+        properties[CloudEventsProperties.type] = value;
+        break;
+      case EnvelopeHeaders.time:
+        properties[CloudEventsProperties.time] = value;
+        break;
+      case EnvelopeHeaders.specVersion:
+        properties[CloudEventsProperties.specVersion] = value;
+        break;
+      case EnvelopeHeaders.contentType:
+        contentType = value;
+        break;
+      case CloudEventsProperties.id:
+        if (source[EnvelopeHeaders.id] === undefined) properties[name] = value;
+        break;
+      case CloudEventsProperties.source:
+        if (source[EnvelopeHeaders.source] === undefined) properties[name] = value;
+        break;
+      case CloudEventsProperties.type:
+        if (source[EnvelopeHeaders.type] === undefined) properties[name] = value;
+        break;
+      case CloudEventsProperties.time:
+        if (source[EnvelopeHeaders.time] === undefined) properties[name] = value;
+        break;
+      case CloudEventsProperties.specVersion:
+        if (source[EnvelopeHeaders.specVersion] === undefined) properties[name] = value;
+        break;
+      default:
+        properties[name] = value;
+    }
+  }
   if (message.deduplicationId !== undefined) properties[DUPLICATE_ID_PROPERTY] = message.deduplicationId;
   const annotations: Record<string, string | number> = {};
   if (message.key !== undefined) annotations[Annotations.key] = message.key;
@@ -74,6 +147,7 @@ export function encodeMessage(message: TransportMessage & Pick<OutgoingMessage, 
     application_properties: properties,
     body: rhea.message.data_section(Buffer.from(body.buffer, body.byteOffset, body.byteLength)) as unknown,
   };
+  if (contentType !== undefined) out.content_type = contentType;
   if (extras.to !== undefined) out.to = extras.to;
   if (Object.keys(annotations).length > 0) out.message_annotations = annotations;
   return out;
@@ -91,15 +165,73 @@ export interface DecodedMessage {
  * with the delivery unsettled). The carried attempt is believed only on a copy addressed (`to`) to
  * this very queue, which is what the transport's nack sends; a message published to the topic
  * cannot set it.
+ *
+ * The envelope is read in every form a publisher may have used, under core's names: the
+ * binding's `cloudEvents_` and `cloudEvents:` application properties (0.2.0 on, and any
+ * CloudEvents AMQP producer) and 0.1's `ce-` and `content-type` application properties (a
+ * rolling upgrade). Where one message has several, `cloudEvents_` wins over `cloudEvents:` over
+ * `ce-`, and the `content-type` property over the application property. An AMQP timestamp
+ * (`cloudEvents_time` in the binding's native form) reads as its ISO time.
  */
 export function decodeMessage(topic: string, fqqn: string, raw: Message): DecodedMessage {
   const headers: Record<string, string> = {};
   const props = (raw.application_properties ?? {}) as Record<string, unknown>;
+  // The envelope in three spellings, by precedence: `cloudEvents_` (set at once), `cloudEvents:`
+  // and 0.1's `ce-` (kept aside, rare, and taken after the loop where nothing better came).
+  let colon: Record<string, string> | undefined;
+  let legacy: Record<string, string> | undefined;
   for (const name in props) {
-    if (name === DUPLICATE_ID_PROPERTY) continue;
-    const text = scalarText(props[name]);
-    if (text !== undefined) headers[name] = text;
+    const value = props[name];
+    switch (name) {
+      case DUPLICATE_ID_PROPERTY:
+        break;
+      case CloudEventsProperties.id:
+        setText(headers, EnvelopeHeaders.id, value);
+        break;
+      case CloudEventsProperties.source:
+        setText(headers, EnvelopeHeaders.source, value);
+        break;
+      case CloudEventsProperties.type:
+        setText(headers, EnvelopeHeaders.type, value);
+        break;
+      case CloudEventsProperties.time:
+        setText(headers, EnvelopeHeaders.time, value);
+        break;
+      case CloudEventsProperties.specVersion:
+        setText(headers, EnvelopeHeaders.specVersion, value);
+        break;
+      case CloudEventsColonProperties.id:
+        setText((colon ??= {}), EnvelopeHeaders.id, value);
+        break;
+      case CloudEventsColonProperties.source:
+        setText((colon ??= {}), EnvelopeHeaders.source, value);
+        break;
+      case CloudEventsColonProperties.type:
+        setText((colon ??= {}), EnvelopeHeaders.type, value);
+        break;
+      case CloudEventsColonProperties.time:
+        setText((colon ??= {}), EnvelopeHeaders.time, value);
+        break;
+      case CloudEventsColonProperties.specVersion:
+        setText((colon ??= {}), EnvelopeHeaders.specVersion, value);
+        break;
+      case EnvelopeHeaders.id:
+      case EnvelopeHeaders.source:
+      case EnvelopeHeaders.type:
+      case EnvelopeHeaders.time:
+      case EnvelopeHeaders.specVersion:
+      case EnvelopeHeaders.contentType:
+        setText((legacy ??= {}), name, value);
+        break;
+      default:
+        setText(headers, name, value);
+    }
   }
+  // The binding's datacontenttype, and what the property means to any AMQP message.
+  const contentType = raw.content_type as unknown;
+  if (typeof contentType === 'string') headers[EnvelopeHeaders.contentType] = contentType;
+  if (colon !== undefined) fillIn(headers, colon);
+  if (legacy !== undefined) fillIn(headers, legacy);
   const annotations = (raw.message_annotations ?? {}) as Record<string, unknown>;
   const keyValue = annotations[Annotations.key];
   const key = keyValue === undefined || keyValue === null ? undefined : scalarText(keyValue);
@@ -112,7 +244,8 @@ export function decodeMessage(topic: string, fqqn: string, raw: Message): Decode
   const count = Number(raw.delivery_count ?? 0);
   const earlier = Number.isSafeInteger(count) && count > 0 ? count : 0;
   const idValue = raw.message_id === undefined || raw.message_id === null ? undefined : scalarText(raw.message_id);
-  const id = idValue || derivedId(body, headers);
+  // Another client's message without message-id: its CloudEvents id, else one derived from its content.
+  const id = idValue || headers[EnvelopeHeaders.id] || derivedId(body, props);
   return { message: { id, topic, key, headers, body }, attempt: base + earlier };
 }
 
@@ -126,10 +259,31 @@ function bodyBytes(body: unknown): Uint8Array {
   return new Uint8Array(Buffer.from(JSON.stringify(content) ?? '', 'utf8'));
 }
 
-/** A stable id for a message another client sent without `message-id`: the same message, the same id. */
-function derivedId(body: Uint8Array, headers: Readonly<Record<string, string>>): string {
-  const hash = createHash('sha256').update(body).update(JSON.stringify(headers)).digest('hex');
+/**
+ * A stable id for a message another client sent without `message-id`: the same message, the same
+ * id. Hashed over the application properties as they came (as text, but the duplicate id), not the
+ * decoded headers, so it stays what 0.1 derived for the same message whatever the decoding renames.
+ */
+function derivedId(body: Uint8Array, props: Readonly<Record<string, unknown>>): string {
+  const asText: Record<string, string> = {};
+  for (const name in props) {
+    if (name === DUPLICATE_ID_PROPERTY) continue;
+    const text = scalarText(props[name]);
+    if (text !== undefined) asText[name] = text;
+  }
+  const hash = createHash('sha256').update(body).update(JSON.stringify(asText)).digest('hex');
   return `amqp10-${hash.slice(0, 32)}`;
+}
+
+/** Set `headers[name]` to the value as text, if it has one. */
+function setText(headers: Record<string, string>, name: string, value: unknown): void {
+  const text = scalarText(value);
+  if (text !== undefined) headers[name] = text;
+}
+
+/** Copy the entries `headers` has no value for yet. */
+function fillIn(headers: Record<string, string>, from: Readonly<Record<string, string>>): void {
+  for (const name in from) if (headers[name] === undefined) headers[name] = from[name] as string;
 }
 
 /** Property values we wrote are strings; other clients' scalars are shown as text. */

@@ -1,7 +1,8 @@
+import { createHash } from 'node:crypto';
 import rhea, { type Message } from 'rhea';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, EnvelopeHeaders } from '@omnibus/core';
-import { Annotations, checkHeaders, decodeMessage, DUPLICATE_ID_PROPERTY, encodeMessage } from '../src/codec.js';
+import { Annotations, checkHeaders, CloudEventsProperties, decodeMessage, DUPLICATE_ID_PROPERTY, encodeMessage } from '../src/codec.js';
 
 /** What the wire would give back: rhea's own encoding and decoding (typed by rhea as its frame-level Message). */
 const wire = (message: Message): Message => rhea.message.decode(rhea.message.encode(message)) as unknown as Message;
@@ -61,5 +62,61 @@ describe('amqp10 codec', () => {
     }
     expect(() => checkHeaders({ n: 1 })).toThrow(ConfigError);
     expect(() => checkHeaders({ 'x-trace': 'a', _private: 'b', Jam: 'c' })).not.toThrow();
+  });
+});
+
+describe('amqp10 codec: the CloudEvents AMQP binding', () => {
+  const envelope = {
+    [EnvelopeHeaders.id]: 'm-1',
+    [EnvelopeHeaders.source]: 'urn:test:orders',
+    [EnvelopeHeaders.type]: 'orders.placed',
+    [EnvelopeHeaders.time]: '2026-12-04T18:00:00.000Z',
+    [EnvelopeHeaders.specVersion]: '1.0',
+    [EnvelopeHeaders.contentType]: 'application/json',
+  };
+  const message = { id: 'm-1', topic: 'orders', key: undefined, headers: { ...envelope, traceparent: 'tp' }, body: new Uint8Array([1]) };
+
+  it('writes the attributes as cloudEvents_ application properties and the data content type as the content-type property', () => {
+    const encoded = wire(encodeMessage(message));
+    expect(encoded.application_properties).toEqual({
+      cloudEvents_id: 'm-1',
+      cloudEvents_source: 'urn:test:orders',
+      cloudEvents_type: 'orders.placed',
+      cloudEvents_time: '2026-12-04T18:00:00.000Z',
+      cloudEvents_specversion: '1.0',
+      traceparent: 'tp',
+    });
+    expect(encoded.content_type).toBe('application/json');
+    expect(CloudEventsProperties.specVersion).toBe('cloudEvents_specversion');
+    expect(decodeMessage('orders', fqqn, encoded).message).toEqual(message);
+  });
+
+  it('lets the envelope win over a user header spelled like a binding attribute, and keeps it otherwise', () => {
+    expect(encodeMessage({ ...message, headers: { cloudEvents_type: 'user', ...envelope } }).application_properties?.cloudEvents_type).toBe('orders.placed');
+    expect(encodeMessage({ ...message, headers: { cloudEvents_type: 'user' } }).application_properties?.cloudEvents_type).toBe('user');
+  });
+
+  it('reads what a 0.1 publisher wrote (core names as application properties)', () => {
+    const legacy: Message = { message_id: 'm-1', application_properties: { ...envelope, traceparent: 'tp' }, body: rhea.message.data_section(Buffer.from([1])) as unknown };
+    expect(decodeMessage('orders', fqqn, wire(legacy)).message).toEqual(message);
+  });
+
+  it('reads the cloudEvents: separator and a native AMQP timestamp; cloudEvents_ over cloudEvents: over ce-', () => {
+    const time = new Date('2026-12-04T18:00:00.000Z');
+    const colon: Message = { message_id: 'x', content_type: 'text/plain', application_properties: { 'cloudEvents:id': 'c-1', 'cloudEvents:time': time }, body: 'b' };
+    expect(decodeMessage('orders', fqqn, wire(colon)).message.headers).toEqual({ 'ce-id': 'c-1', 'ce-time': time.toISOString(), 'content-type': 'text/plain' });
+    const both: Message = { message_id: 'x', application_properties: { 'ce-id': 'legacy', 'cloudEvents:id': 'colon', cloudEvents_id: 'underscore', 'ce-type': 'legacy.type', 'cloudEvents:type': 'colon.type', 'content-type': 'legacy/type' }, content_type: 'new/type', body: 'b' };
+    expect(decodeMessage('orders', fqqn, wire(both)).message.headers).toEqual({ 'ce-id': 'underscore', 'ce-type': 'colon.type', 'content-type': 'new/type' });
+  });
+
+  it('gives a message without message-id its CloudEvents id, else derives one as 0.1 did, from the application properties as sent', () => {
+    const event: Message = { body: 'x', application_properties: { cloudEvents_id: 'e-1', n: 7 } };
+    const decoded = decodeMessage('orders', fqqn, wire(event));
+    expect(decoded.message.id).toBe('e-1');
+    expect(decoded.message.headers).toEqual({ 'ce-id': 'e-1', n: '7' });
+    const foreign: Message = { body: 'x', application_properties: { cloudEvents_source: 's', n: 7 } };
+    // sha256 over the body and {"cloudEvents_source":"s","n":"7"}, the names as they came.
+    const expected = createHash('sha256').update(Buffer.from('x')).update(JSON.stringify({ cloudEvents_source: 's', n: '7' })).digest('hex').slice(0, 32);
+    expect(decodeMessage('orders', fqqn, wire(foreign)).message.id).toBe(`amqp10-${expected}`);
   });
 });
