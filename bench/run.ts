@@ -59,6 +59,11 @@ async function main(): Promise<number> {
     return 0;
   }
 
+  if (config.peers) {
+    // A peer framework's stray rejection (e.g. a client's pending reply rejected when it closes) is
+    // logged, not allowed to end the run: failures are results.
+    process.on('unhandledRejection', (reason) => log(`  unhandled rejection (a framework's, run goes on): ${reason instanceof Error ? reason.message : String(reason)}`));
+  }
   const marker = `${PREFIX}-${Date.now().toString(36)}`;
   log(`bench ${marker}: ${config.messages} messages × ${config.rounds} rounds, targets ${config.only.join(',')}`);
   const brokers: BrokerResult[] = [];

@@ -55,10 +55,18 @@ async function consume(command: Extract<ToWorker, { cmd: 'consume' }>): Promise<
   const idleRssKiB = rssKiB();
   const subscribedAt = nowUs();
   const cpu = process.cpuUsage();
+  let probed = false;
   const onBody = (body: BenchBody) => {
     const now = nowUs();
+    if (body.seq < 0) {
+      if (command.live && body.seq === -2 && !probed) {
+        probed = true;
+        send({ ev: 'probe' });
+      }
+      return;
+    }
     if (first === 0) first = now;
-    if (body.seq < 0 || body.seq >= count) return;
+    if (body.seq >= count) return;
     if (seen[body.seq]) {
       duplicates += 1;
       return;
@@ -71,6 +79,7 @@ async function consume(command: Extract<ToWorker, { cmd: 'consume' }>): Promise<
   let consumer: Consumer | undefined;
   try {
     consumer = await side.consume(command.target, init.concurrency, onBody);
+    if (command.live) send({ ev: 'subscribed' });
     const timedOut = await finished.done;
     const seconds = (last - first) / 1e6;
     const used = process.cpuUsage(cpu);

@@ -11,9 +11,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { redactUrl } from '@omnibus/core';
 import { cleanup, type KnownRabbitNames } from '../sides/cleanup.js';
-import { DEFAULT_PORTS, makeSide, setupTopic, type SideOptions } from '../sides/index.js';
+import { DEFAULT_PORTS, makeSide, PEER_BROKERS, setupTopic, type SideOptions } from '../sides/index.js';
 import { queueName } from '../sides/rabbitmq.js';
-import type { Side, SideKind, Target } from '../sides/types.js';
+import { PEER_KINDS, type AnySideKind, type PeerKind, type Side, type SideKind, type Target } from '../sides/types.js';
 import { WorkerProcess } from './child.js';
 import type { BenchConfig, BrokerName } from './config.js';
 import { publishAll, publishEach, publishPaced, type PublishRun } from './measure.js';
@@ -55,12 +55,22 @@ export interface SideResult {
   medians?: Figures;
 }
 
+/** A peer framework's side (`--peers`): measured like the others, with its durability. */
+export interface PeerResult extends SideResult {
+  /** False: pub/sub, nothing kept for an absent consumer (its consumer subscribed before publishing). */
+  durable: boolean;
+  /** Caveats of this framework on this broker (e.g. "Redis transport is pub/sub"). */
+  note?: string | undefined;
+}
+
 export interface BrokerResult {
   readonly broker: BrokerName;
   readonly url: string;
   status: 'ok' | 'skipped';
   reason?: string | undefined;
   readonly sides: Record<SideKind, SideResult>;
+  /** With --peers: the other frameworks on this broker (absent without --peers). */
+  peers?: Partial<Record<PeerKind, PeerResult>>;
   cleanup?: { removed: number } | { error: string };
 }
 
@@ -109,15 +119,22 @@ interface Context {
   readonly log: (line: string) => void;
 }
 
+/** Short side names in broker object names (every name also carries the run's marker). */
+const ABBREVIATIONS: Record<AnySideKind, string> = { raw: 'raw', omnibus: 'omni', moleculer: 'mol', nestjs: 'nest' };
+
 async function runSideRound(ctx: Context, side: Side, round: number, position: number): Promise<SideRound> {
   const { config, broker } = ctx;
   const result: SideRound = { round, position };
-  const base = `${ctx.marker}-${side.kind === 'raw' ? 'raw' : 'omni'}-r${round}`;
+  const base = `${ctx.marker}-${ABBREVIATIONS[side.kind]}-r${round}`;
+  const durable = side.durable !== false;
+  const label = side.kind.padEnd(9);
   const throughput: Target = { topic: `${base}-thr`, group: `${base}-g` };
   const latency: Target = { topic: `${base}-lat`, group: `${base}-g` };
   const perMessage: Target = { topic: `${base}-one`, group: `${base}-g` };
   ctx.rabbitNames.exchanges.push(throughput.topic, latency.topic, perMessage.topic);
   ctx.rabbitNames.queues.push(queueName(throughput), queueName(latency), queueName(perMessage));
+  // @moleculer/channels names its AMQP queues `<group>.<topic>`.
+  if (side.kind === 'moleculer') ctx.rabbitNames.queues.push(...[throughput, latency, perMessage].map((t) => `${t.group}.${t.topic}`));
   const makeBody = bodyFactory(config.payloadBytes);
   const latencyCount = config.latencyRate * config.latencySeconds;
   let worker: WorkerProcess | undefined;
@@ -134,18 +151,32 @@ async function runSideRound(ctx: Context, side: Side, round: number, position: n
     await publishAll(latencyPublisher, warmupBacklog, config, () => makeBody(-1));
 
     const publisher = await side.publisher(throughput);
-    result.publish = await publishAll(publisher, config.messages, config, (seq) => makeBody(seq));
-    ctx.log(`  ${side.kind.padEnd(7)} r${round} publish ${Math.round(result.publish.msgsPerSec)} msg/s, ${result.publish.cpuUsPerMsg.toFixed(1)} µs CPU/msg`);
-
     const consumeTimeoutMs = 60_000 + config.messages * 2;
-    worker.send({ cmd: 'consume', target: throughput, count: config.messages, timeoutMs: consumeTimeoutMs });
+    if (!durable) {
+      // Pub/sub keeps nothing for an absent consumer: subscribe first, wait until a probe came
+      // through, then publish while it consumes (so its consume rate is capped by the publish rate).
+      worker.send({ cmd: 'consume', target: throughput, count: config.messages, timeoutMs: consumeTimeoutMs, live: true });
+      await worker.next('subscribed', 60_000);
+      const liveBy = Date.now() + 60_000;
+      while (!worker.has('probe')) {
+        if (Date.now() > liveBy) throw new Error('the consumer did not receive a probe within 60 s of subscribing');
+        await publisher.sendOne(makeBody(-2));
+        await sleep(100);
+      }
+      await worker.next('probe', 1_000);
+    }
+    result.publish = await publishAll(publisher, config.messages, config, (seq) => makeBody(seq));
+    ctx.log(`  ${label} r${round} publish ${Math.round(result.publish.msgsPerSec)} msg/s, ${result.publish.cpuUsPerMsg.toFixed(1)} µs CPU/msg`);
+
+    if (durable) worker.send({ cmd: 'consume', target: throughput, count: config.messages, timeoutMs: consumeTimeoutMs });
     result.consume = (await worker.next('consumed', consumeTimeoutMs + 60_000)).result;
     const c = result.consume;
-    ctx.log(`  ${side.kind.padEnd(7)} r${round} consume ${Math.round(c.msgsPerSec)} msg/s, ${c.cpuUsPerMsg.toFixed(1)} µs CPU/msg, peak RSS ${Math.round(c.peakRssKiB / 1024)} MiB${c.timedOut ? ` TIMED OUT (${c.received}/${config.messages})` : ''}${c.duplicates ? `, ${c.duplicates} duplicates` : ''}`);
+    ctx.log(`  ${label} r${round} consume ${Math.round(c.msgsPerSec)} msg/s, ${c.cpuUsPerMsg.toFixed(1)} µs CPU/msg, peak RSS ${Math.round(c.peakRssKiB / 1024)} MiB${c.timedOut ? ` TIMED OUT (${c.received}/${config.messages})` : ''}${c.duplicates ? `, ${c.duplicates} duplicates` : ''}`);
     if (c.timedOut) throw new Error(`consume timed out after ${consumeTimeoutMs} ms with ${c.received}/${config.messages} messages`);
 
     const latencyTimeoutMs = config.latencySeconds * 1000 + 60_000;
-    worker.send({ cmd: 'latency', target: latency, count: latencyCount, warmup: Math.floor(latencyCount / 10), backlog: warmupBacklog, timeoutMs: latencyTimeoutMs });
+    // Not durable: the warm-up messages went to no one, so there is no backlog to wait for.
+    worker.send({ cmd: 'latency', target: latency, count: latencyCount, warmup: Math.floor(latencyCount / 10), backlog: durable ? warmupBacklog : 0, timeoutMs: latencyTimeoutMs });
     await worker.next('subscribed', 60_000);
     // Start once the consumer drained the warm-up backlog and a fresh probe came through (Kafka also needs its group join).
     const liveBy = Date.now() + 60_000;
@@ -158,17 +189,17 @@ async function runSideRound(ctx: Context, side: Side, round: number, position: n
     if (paced.failed > 0) throw new Error(`${paced.failed} paced publishes failed: ${paced.firstError}`);
     const l = (await worker.next('latency', latencyTimeoutMs + 30_000)).result;
     result.latency = { ...l, publishFailed: paced.failed, schedulerLagMs: paced.lagMs };
-    ctx.log(`  ${side.kind.padEnd(7)} r${round} latency p50 ${l.summary?.p50Ms.toFixed(2)} ms p99 ${l.summary?.p99Ms.toFixed(2)} ms${l.timedOut ? ` TIMED OUT (${l.received}/${latencyCount})` : ''}`);
+    ctx.log(`  ${label} r${round} latency p50 ${l.summary?.p50Ms.toFixed(2)} ms p99 ${l.summary?.p99Ms.toFixed(2)} ms${l.timedOut ? ` TIMED OUT (${l.received}/${latencyCount})` : ''}`);
 
     // Per-message publishing: one single-message publish call per message, a window in flight.
     // Its own topic (kept for the group, never consumed); a warm-up of single publishes first (seq -1).
     const onePublisher = await side.publisher(perMessage);
     await publishEach(onePublisher, Math.min(1_000, config.perMessageMessages), config.perMessageWindow, () => makeBody(-1));
     result.perMessage = await publishEach(onePublisher, config.perMessageMessages, config.perMessageWindow, (seq) => makeBody(seq));
-    ctx.log(`  ${side.kind.padEnd(7)} r${round} publish per message ${Math.round(result.perMessage.msgsPerSec)} msg/s, ${result.perMessage.cpuUsPerMsg.toFixed(1)} µs CPU/msg`);
+    ctx.log(`  ${label} r${round} publish per message ${Math.round(result.perMessage.msgsPerSec)} msg/s, ${result.perMessage.cpuUsPerMsg.toFixed(1)} µs CPU/msg`);
   } catch (error) {
     result.error = errorText(error);
-    ctx.log(`  ${side.kind.padEnd(7)} r${round} ERROR ${result.error}`);
+    ctx.log(`  ${label} r${round} ERROR ${result.error}`);
   } finally {
     await worker?.stop();
   }
@@ -222,6 +253,30 @@ export async function benchBroker(config: BenchConfig, broker: BrokerName, marke
     await sides.omnibus?.close().catch(() => {});
     return result;
   }
+  // --peers: the other frameworks, on the brokers they have a transport for. One that cannot
+  // connect is reported with its error, as a result; the run goes on.
+  const peers: Partial<Record<PeerKind, Side>> = {};
+  if (config.peers) {
+    result.peers = {};
+    for (const kind of PEER_KINDS) {
+      if (!PEER_BROKERS[kind].includes(broker)) continue;
+      const peer: PeerResult = { status: 'ok', rounds: [], durable: true };
+      result.peers[kind] = peer;
+      let side: Side | undefined;
+      try {
+        side = makeSide(broker, kind, url, ctx.sideOptions);
+        peer.durable = side.durable !== false;
+        peer.note = side.note;
+        await withTimeout(side.connect(), 30_000, `${kind} connect`);
+        peers[kind] = side;
+      } catch (error) {
+        await side?.close().catch(() => {});
+        peer.status = 'skipped';
+        peer.reason = `cannot connect: ${errorText(error)}`;
+        log(`  ${kind} skipped: ${peer.reason}`);
+      }
+    }
+  }
   try {
     for (let round = 1; round <= config.rounds; round++) {
       const order: SideKind[] = round % 2 === 1 ? ['raw', 'omnibus'] : ['omnibus', 'raw'];
@@ -229,17 +284,23 @@ export async function benchBroker(config: BenchConfig, broker: BrokerName, marke
         const side = sides[kind];
         if (side) result.sides[kind].rounds.push(await runSideRound(ctx, side, round, index + 1));
       }
+      // The peers after raw and Omnibus, their order alternating too.
+      const peerOrder = round % 2 === 1 ? PEER_KINDS : [...PEER_KINDS].reverse();
+      for (const [index, kind] of peerOrder.entries()) {
+        const side = peers[kind];
+        const peer = result.peers?.[kind];
+        if (side && peer) peer.rounds.push(await runSideRound(ctx, side, round, order.length + index + 1));
+      }
     }
   } finally {
-    await Promise.allSettled(Object.values(sides).map((s) => s.close()));
+    await Promise.allSettled([...Object.values(sides), ...Object.values(peers)].map((s) => s.close()));
     try {
       result.cleanup = { removed: await withTimeout(cleanup(broker, url, marker, ctx.rabbitNames as KnownRabbitNames), 120_000, 'cleanup') };
     } catch (error) {
       result.cleanup = { error: errorText(error) };
     }
   }
-  for (const kind of ['raw', 'omnibus'] as const) {
-    const side = result.sides[kind];
+  for (const side of [result.sides.raw, result.sides.omnibus, ...Object.values(result.peers ?? {})]) {
     if (side.status === 'ok') {
       side.medians = mediansOf(side.rounds);
       if (side.rounds.every((r) => r.error)) {

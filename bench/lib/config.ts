@@ -51,6 +51,11 @@ export interface BenchConfig {
   readonly sides: readonly SideKind[];
   /** The raw sides carry Omnibus' envelope headers too (to separate the envelope's cost from the rest). */
   readonly rawEnvelope: boolean;
+  /**
+   * `--peers`: also run the other frameworks (Moleculer channels, NestJS microservices) on the same
+   * workload, on the brokers they have a transport for (rabbitmq, kafka, redis, nats).
+   */
+  readonly peers: boolean;
   /** Where latest.json / latest.md go; empty string: do not write. */
   readonly outDir: string;
   /** Broker URLs (env overrides as in the tests). */
@@ -81,6 +86,8 @@ const HELP = `npm run bench -- [options]
   --side raw|omnibus  run one side only, e.g. to profile it (BENCH_SIDE, default both)
   --raw-envelope      the raw side also carries Omnibus' six CloudEvents headers (BENCH_RAW_ENVELOPE=1),
                       to tell the envelope's cost in each client from the rest of Omnibus' cost
+  --peers             also run @moleculer/channels and NestJS microservices on the same workload
+                      (BENCH_PEERS=1; rabbitmq, kafka, redis, nats), their ratios to raw in extra columns
   --out DIR           results directory, "" to not write   (BENCH_OUT, default bench/results)
 
 Broker URLs: OMNIBUS_BENCH_AMQP_URL, OMNIBUS_BENCH_KAFKA_URL, OMNIBUS_BENCH_REDIS_URL, OMNIBUS_BENCH_NATS_URL,
@@ -142,6 +149,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ben
       'tracing-messages': { type: 'string' },
       out: { type: 'string' },
       'raw-envelope': { type: 'boolean' },
+      peers: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -170,6 +178,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ben
     tracingMessages: positiveInt('--tracing-messages', values['tracing-messages'] ?? env.BENCH_TRACING_MESSAGES, 20_000),
     sides: sidesOf(values.side ?? env.BENCH_SIDE),
     rawEnvelope: values['raw-envelope'] ?? (env.BENCH_RAW_ENVELOPE === '1' || env.BENCH_RAW_ENVELOPE === 'true'),
+    peers: values.peers ?? (env.BENCH_PEERS === '1' || env.BENCH_PEERS === 'true'),
     outDir: values.out ?? env.BENCH_OUT ?? 'bench/results',
     urls: {
       rabbitmq: env.OMNIBUS_BENCH_AMQP_URL || 'amqp://guest:guest@127.0.0.1:5672',

@@ -2,12 +2,12 @@
 // runs in its own process so that its peak RSS belongs to one side only.
 import type { BrokerName } from './config.js';
 import type { LatencySummary } from './stats.js';
-import type { SideKind, Target } from '../sides/types.js';
+import type { AnySideKind, Target } from '../sides/types.js';
 
 /** Given to the worker on its command line (JSON). */
 export interface WorkerInit {
   readonly broker: BrokerName;
-  readonly side: SideKind;
+  readonly side: AnySideKind;
   readonly url: string;
   readonly concurrency: number;
   readonly partitions: number;
@@ -15,8 +15,13 @@ export interface WorkerInit {
 }
 
 export type ToWorker =
-  /** Consume `count` messages (seq 0..count-1) of the backlog, then close the consumer. */
-  | { readonly cmd: 'consume'; readonly target: Target; readonly count: number; readonly timeoutMs: number }
+  /**
+   * Consume `count` messages (seq 0..count-1) of the backlog, then close the consumer. `live`
+   * (a side that is not durable): the consumer subscribes before anything is published; it reports
+   * 'subscribed', then 'probe' once a readiness probe (seq -2) came through, and the benchmark
+   * publishes only then.
+   */
+  | { readonly cmd: 'consume'; readonly target: Target; readonly count: number; readonly timeoutMs: number; readonly live?: boolean }
   /**
    * Subscribe; report 'probe' once the `backlog` warm-up messages (seq -1) already in the topic were
    * received and a readiness probe (seq -2) came through, so the measured messages never queue behind

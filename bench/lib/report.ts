@@ -2,7 +2,8 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
-import type { BrokerResult, Figures } from './broker-bench.js';
+import { PEER_KINDS, type PeerKind } from '../sides/types.js';
+import type { BrokerResult, Figures, PeerResult } from './broker-bench.js';
 import type { BenchConfig } from './config.js';
 import type { MemoryResult } from './memory-bench.js';
 import type { TracingResult } from './tracing-bench.js';
@@ -101,6 +102,31 @@ export function misses(result: BrokerResult): string[] {
   return out;
 }
 
+const PEER_NAMES: Record<PeerKind, string> = { moleculer: 'moleculer', nestjs: 'NestJS' };
+
+/** Peer columns of one broker's rows: [value, ratio to raw] per row, in the order of `rows`. */
+function peerCells(raw: Figures | undefined, peer: PeerResult | undefined): [string, string][] {
+  const count = rows(undefined, undefined).length;
+  if (!peer) return Array.from({ length: count }, () => ['', '']);
+  if (peer.status === 'skipped') {
+    // A framework that fails on this broker: its error is the result.
+    const failed = `failed: ${(peer.reason ?? '').replace(/\|/g, '\\|')}`;
+    return Array.from({ length: count }, (_, i) => (i === 0 ? [failed, '–'] : ['–', '–']));
+  }
+  return rows(raw, peer.medians).map((row, i) => [i === 0 && !peer.durable ? `${row.omnibus} (not durable)` : row.omnibus, row.compare]);
+}
+
+/** What the Broker column says under the broker's name about its peers: durability caveats. */
+function peerCaveats(result: BrokerResult): string[] {
+  const out: string[] = [];
+  for (const kind of PEER_KINDS) {
+    const peer = result.peers?.[kind];
+    if (!peer || (peer.durable && !peer.note)) continue;
+    out.push(`*${PEER_NAMES[kind]}${peer.durable ? '' : ' (not durable)'}${peer.note ? `: ${peer.note}` : ''}*`);
+  }
+  return out;
+}
+
 /** The first line of every report: when and on what. */
 function header(report: BenchReport): string {
   const m = report.machine;
@@ -130,20 +156,39 @@ export function toMarkdown(report: BenchReport): string {
       `publishBatch window ${config.batch} × ${config.inflight}; publish per message: ${config.perMessageMessages.toLocaleString('en-US')} messages, one call each, ${config.perMessageWindow.toLocaleString('en-US')} in flight; consumer concurrency ${config.concurrency}; latency at ${config.latencyRate.toLocaleString('en-US')} msg/s for ${config.latencySeconds} s (first 10% dropped); Kafka partitions ${config.kafkaPartitions}.`,
   );
   if (config.rawEnvelope) lines.push('Raw side with --raw-envelope: it carries and reads the same six CloudEvents headers as Omnibus, in its client\'s natural form.');
+  const withPeers = report.brokers.some((b) => b.peers !== undefined);
+  if (withPeers) {
+    lines.push(
+      '--peers: the same workload through @moleculer/channels and NestJS microservices (columns after Target; ratios to the raw client). ' +
+        'A "(not durable)" peer is pub/sub: its consumer subscribed before the throughput run was published and consumed while it was published, ' +
+        'so its consume rate is capped by its publish rate, and messages published with no consumer were dropped.',
+    );
+  }
   lines.push('');
-  lines.push(`| Broker | Figure | ${config.rawEnvelope ? 'Raw client + envelope' : 'Raw client'} | Omnibus | Omnibus/raw | Target |`);
-  lines.push('|---|---|---:|---:|---:|---|');
+  const peerHeader = withPeers ? ` ${PEER_KINDS.map((k) => `${PEER_NAMES[k]} | ${PEER_NAMES[k]}/raw`).join(' | ')} |` : '';
+  const peerRule = withPeers ? PEER_KINDS.map(() => '---:|---:|').join('') : '';
+  const peerBlank = withPeers ? PEER_KINDS.map(() => ' |  |').join('') : '';
+  lines.push(`| Broker | Figure | ${config.rawEnvelope ? 'Raw client + envelope' : 'Raw client'} | Omnibus | Omnibus/raw | Target |${peerHeader}`);
+  lines.push(`|---|---|---:|---:|---:|---|${peerRule}`);
   const notes: string[] = [];
   for (const broker of report.brokers) {
     if (broker.status === 'skipped') {
-      lines.push(`| ${broker.broker} | skipped: ${broker.reason ?? ''} | | | | |`);
+      lines.push(`| ${broker.broker} | skipped: ${broker.reason ?? ''} | | | | |${peerBlank}`);
       continue;
     }
+    const cells = PEER_KINDS.map((kind) => peerCells(broker.sides.raw.medians, broker.peers?.[kind]));
+    const caveats = peerCaveats(broker);
     rows(broker.sides.raw.medians, broker.sides.omnibus.medians).forEach((row, index) => {
-      lines.push(`| ${index === 0 ? broker.broker : ''} | ${row.figure} | ${row.raw} | ${row.omnibus} | ${row.compare} | ${row.target} |`);
+      const name = index === 0 ? broker.broker : (caveats[index - 1] ?? '');
+      const extra = withPeers ? cells.map((c) => ` ${c[index]?.[0] ?? ''} | ${c[index]?.[1] ?? ''} |`).join('') : '';
+      lines.push(`| ${name} | ${row.figure} | ${row.raw} | ${row.omnibus} | ${row.compare} | ${row.target} |${extra}`);
     });
-    for (const kind of ['raw', 'omnibus'] as const) {
-      const side = broker.sides[kind];
+    const named: [string, PeerResult | BrokerResult['sides']['raw']][] = [
+      ['raw', broker.sides.raw],
+      ['omnibus', broker.sides.omnibus],
+      ...PEER_KINDS.flatMap((kind): [string, PeerResult][] => (broker.peers?.[kind] ? [[kind, broker.peers[kind]]] : [])),
+    ];
+    for (const [kind, side] of named) {
       if (side.status === 'skipped') notes.push(`- ${broker.broker} ${kind}: skipped: ${side.reason ?? ''}`);
       for (const round of side.rounds) if (round.error) notes.push(`- ${broker.broker} ${kind} round ${round.round}: ${round.error}`);
       const dups = side.rounds.reduce((n, r) => n + (r.consume?.duplicates ?? 0) + (r.latency?.duplicates ?? 0), 0);
@@ -175,11 +220,12 @@ export function toMarkdown(report: BenchReport): string {
 
 /**
  * Writes `<name>.json` and `<name>.md`: `latest` for a plain run, `raw-envelope` with --raw-envelope,
+ * `peers` with --peers,
  * `tracing` for a run of the tracing section alone (so `--only tracing` never overwrites `latest`).
  */
 export async function writeResults(dir: string, report: BenchReport, markdown: string): Promise<string[]> {
   await mkdir(dir, { recursive: true });
-  const name = !hasComparison(report) && report.tracing ? 'tracing' : report.config.rawEnvelope ? 'raw-envelope' : 'latest';
+  const name = !hasComparison(report) && report.tracing ? 'tracing' : report.config.rawEnvelope ? 'raw-envelope' : report.config.peers ? 'peers' : 'latest';
   const json = join(dir, `${name}.json`);
   const md = join(dir, `${name}.md`);
   await writeFile(json, `${JSON.stringify(report, null, 2)}\n`);

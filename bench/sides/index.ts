@@ -3,12 +3,14 @@ import type { BrokerName } from '../lib/config.js';
 import { rawAmqp10Side } from './amqp10.js';
 import { createKafkaTopic, rawKafkaSide } from './kafka.js';
 import { rawPlatformaticKafkaSide } from './kafka-platformatic.js';
+import { moleculerBrokers, moleculerSide } from './moleculer.js';
 import { rawNatsSide } from './nats.js';
+import { nestBrokers, nestSide } from './nestjs.js';
 import { omnibusSide } from './omnibus.js';
 import { rawRabbitSide } from './rabbitmq.js';
 import { rawRedisSide } from './redis.js';
 import { rawSqsSide } from './sqs.js';
-import type { Side, SideKind } from './types.js';
+import type { AnySideKind, PeerKind, Side } from './types.js';
 
 export interface SideOptions {
   readonly concurrency: number;
@@ -32,8 +34,13 @@ export function omnibusOptions(broker: BrokerName, env: NodeJS.ProcessEnv = proc
   return parsed as Record<string, unknown>;
 }
 
-export function makeSide(broker: BrokerName, kind: SideKind, url: string, options: SideOptions): Side {
+/** The brokers each peer framework (`--peers`) has a transport or adapter for. */
+export const PEER_BROKERS: Record<PeerKind, readonly BrokerName[]> = { moleculer: moleculerBrokers, nestjs: nestBrokers };
+
+export function makeSide(broker: BrokerName, kind: AnySideKind, url: string, options: SideOptions): Side {
   if (kind === 'omnibus') return omnibusSide(url, omnibusOptions(broker));
+  if (kind === 'moleculer') return moleculerSide(broker, url, options);
+  if (kind === 'nestjs') return nestSide(broker, url, options);
   switch (broker) {
     case 'rabbitmq':
       return rawRabbitSide(url, options);

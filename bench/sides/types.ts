@@ -21,8 +21,16 @@ export interface Consumer {
 }
 
 export interface Side {
-  /** 'raw' or 'omnibus'. */
-  readonly kind: SideKind;
+  /** 'raw', 'omnibus', or a peer framework ('moleculer', 'nestjs'; `--peers`). */
+  readonly kind: AnySideKind;
+  /**
+   * False for a side that cannot keep messages for an absent consumer (pub/sub: NestJS on Redis and
+   * on core NATS). The benchmark then subscribes its consumer before publishing the throughput run
+   * (see lib/broker-bench.ts) and labels its figures "(not durable)". Default true.
+   */
+  readonly durable?: boolean;
+  /** What the report says about this side on this broker (durability caveats), if anything. */
+  readonly note?: string;
   /** Connect (and verify the broker answers). */
   connect(): Promise<void>;
   /** Create the group so that messages published from now on are kept for it. */
@@ -38,3 +46,7 @@ export interface Side {
 }
 
 export type SideKind = 'raw' | 'omnibus';
+/** The other frameworks `--peers` measures on the same workload. */
+export const PEER_KINDS = ['moleculer', 'nestjs'] as const;
+export type PeerKind = (typeof PEER_KINDS)[number];
+export type AnySideKind = SideKind | PeerKind;

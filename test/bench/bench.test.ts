@@ -17,6 +17,15 @@ describe('bench', () => {
     expect(() => loadConfig(['--side', 'both-ish'], {})).toThrow(/--side must be raw, omnibus or both/);
   });
 
+  it('parses --peers and BENCH_PEERS (off by default)', () => {
+    expect(loadConfig([], {})?.peers).toBe(false);
+    expect(loadConfig(['--peers'], {})?.peers).toBe(true);
+    expect(loadConfig([], { BENCH_PEERS: '1' })?.peers).toBe(true);
+    expect(loadConfig([], { BENCH_PEERS: 'true' })?.peers).toBe(true);
+    expect(loadConfig([], { BENCH_PEERS: '0' })?.peers).toBe(false);
+    expect(() => loadConfig(['--peers=yes'], {})).toThrow();
+  });
+
   it('knows amqp10 and sqs: --only takes them, their URLs default to the test brokers, the tracing section stays on the first four', () => {
     const config = loadConfig(['--only', 'amqp10,sqs'], {});
     expect(config?.only).toEqual(['amqp10', 'sqs']);
