@@ -47,7 +47,7 @@ export async function inspectKafka(target: InspectTarget, ids: readonly string[]
         check();
         void consumer.run({
           eachMessage: async ({ partition, message }) => {
-            const id = message.headers?.['omnibus-kafka-id']?.toString() ?? message.headers?.['ce-id']?.toString();
+            const id = message.headers?.['omnibus-kafka-id']?.toString() ?? message.headers?.['ce_id']?.toString() ?? message.headers?.['ce-id']?.toString(); // ce_id: the CloudEvents Kafka binding since 0.2.0; ce-id: earlier records
             if (id && wanted.has(id)) found.set(id, `${found.has(id) ? `${found.get(id)}, ` : ''}p${partition}@${message.offset}`);
             if (Number(message.offset) + 1 >= (remaining.get(partition) ?? Infinity)) remaining.delete(partition);
             check();
