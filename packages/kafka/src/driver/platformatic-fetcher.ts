@@ -32,6 +32,8 @@ export interface FetcherSettings {
   readonly onError: (error: unknown) => void;
 }
 
+/** The fetch wait while some partition of the leader is left out of the request (see sendFetches). */
+const SHORT_POLL_MS = 10;
 const MAX_BYTES = 10 * 1_048_576;
 const MAX_BYTES_PER_PARTITION = 1_048_576;
 const id = (topic: string, partition: number): string => `${topic}:${partition}`;
@@ -157,9 +159,12 @@ export class Fetcher {
     }
     if (epoch !== this.epoch) return;
     const byLeader = new Map<number, Slot[]>();
+    /** Leaders with partitions left out of this round (paused, or still being handed over). */
+    const leftOut = new Set<number>();
     // Read again after the metadata: partitions may have become fetchable meanwhile.
     for (const slot of this.slots.values()) {
       const leader = metadata.topics.get(slot.topic)?.partitions[slot.partition]?.leader;
+      if (leader !== undefined && leader >= 0 && (slot.phase !== 'idle' || this.paused.has(slot.id))) leftOut.add(leader);
       if (leader === undefined || leader < 0 || this.inflight.has(leader) || slot.phase !== 'idle' || this.paused.has(slot.id)) continue;
       let slots = byLeader.get(leader);
       if (!slots) byLeader.set(leader, (slots = []));
@@ -179,7 +184,11 @@ export class Fetcher {
       this.inflight.add(leader);
       const requested = new Map(slots.map((slot) => [slot.id, slot.position as bigint]));
       consumer
-        .fetch({ node: leader, topics: [...requests.values()], maxWaitTime: this.settings.maxWaitTimeMs, maxBytes: MAX_BYTES })
+        // A long poll only when it asks for every partition of the leader: a partition left out (its
+        // buffer full, or its batch still being handed over) would wait for the poll to end before it
+        // could be fetched again, a whole maxWaitTime per round while the others have nothing new
+        // (measured: 5,200 msg/s on a backlog instead of tens of thousands).
+        .fetch({ node: leader, topics: [...requests.values()], maxWaitTime: leftOut.has(leader) ? Math.min(SHORT_POLL_MS, this.settings.maxWaitTimeMs) : this.settings.maxWaitTimeMs, maxBytes: MAX_BYTES })
         .then(
           (response) => {
             this.failures = 0;
