@@ -81,7 +81,7 @@ describe('a project that installs the tarballs', () => {
     cpSync(join(root, 'test', 'packages', 'consumer'), join(scratch, 'src'), { recursive: true });
     for (const file of ['order-flow.ts', 'email-worker.ts', 'topics.ts']) cpSync(join(root, 'examples', 'src', file), join(scratch, 'src', file));
     const dependencies = Object.fromEntries(['core', 'redis'].map((dir) => [`@omnibus/${dir}`, `file:${tarballs.get(dir) as string}`]));
-    writeFileSync(join(scratch, 'package.json'), JSON.stringify({ name: 'scratch', private: true, type: 'module', dependencies: { ...dependencies, zod: '^4.1.0' }, devDependencies: { '@types/node': '^20.19.0' } }, null, 2));
+    writeFileSync(join(scratch, 'package.json'), JSON.stringify({ name: 'scratch', private: true, type: 'module', dependencies: { ...dependencies, zod: '^4.1.0', zod3: 'npm:zod@^3.25.76', valibot: '^1.5.0', arktype: '^2.2.10' }, devDependencies: { '@types/node': '^20.19.0' } }, null, 2));
     await sh('npm', ['install', '--no-audit', '--no-fund', '--ignore-scripts', '--prefer-offline', '--engine-strict'], scratch);
   }, 180_000);
 
@@ -100,7 +100,7 @@ describe('a project that installs the tarballs', () => {
     include: ['src'],
   });
 
-  it.each(['NodeNext', 'Bundler'] as const)('type-checks under %s resolution with strict and exactOptionalPropertyTypes', async (resolution) => {
+  it.each(['NodeNext', 'Bundler'] as const)('type-checks under %s resolution with strict and exactOptionalPropertyTypes, with zod 4, zod 3, valibot and arktype topics', async (resolution) => {
     const config = join(scratch, `tsconfig.${resolution}.json`);
     writeFileSync(config, JSON.stringify(tsconfig(resolution)));
     await expect(sh('node', [tsc, '-p', config], scratch)).resolves.toBe('');
