@@ -1,6 +1,14 @@
 import { createHash } from 'node:crypto';
 import rhea, { type Message } from 'rhea';
-import { ConfigError, EnvelopeHeaders, assertHeaderValues, type OutgoingMessage, type TransportMessage } from '@omnibus/core';
+import {
+  CloudEventsAmqpColonProperties as CloudEventsColonProperties,
+  CloudEventsAmqpProperties as CloudEventsProperties,
+  ConfigError,
+  EnvelopeHeaders,
+  assertHeaderValues,
+  type OutgoingMessage,
+  type TransportMessage,
+} from '@omnibus/core';
 
 /**
  * How a transport message travels as an AMQP 1.0 message.
@@ -65,26 +73,11 @@ export interface EncodeExtras {
 /**
  * Where core's CloudEvents envelope goes: the CloudEvents AMQP protocol binding, binary content
  * mode. Every attribute but the data content type is an application property named
- * `cloudEvents_<attribute>` (a canonical string); the data content type is the `content-type`
+ * `cloudEvents_<attribute>` (core's CloudEventsAmqpProperties, a canonical string); the data content type is the `content-type`
  * property; the data is the body. Written from 0.2.0 on; 0.1 wrote core's names (`ce-id`, …,
  * `content-type`) as application properties, which are still read.
  */
-export const CloudEventsProperties = {
-  id: 'cloudEvents_id',
-  source: 'cloudEvents_source',
-  type: 'cloudEvents_type',
-  time: 'cloudEvents_time',
-  specVersion: 'cloudEvents_specversion',
-} as const;
-
-/** The binding's other separator, which receivers must accept too (read, never written). */
-const CloudEventsColonProperties = {
-  id: 'cloudEvents:id',
-  source: 'cloudEvents:source',
-  type: 'cloudEvents:type',
-  time: 'cloudEvents:time',
-  specVersion: 'cloudEvents:specversion',
-} as const;
+export { CloudEventsProperties };
 
 /**
  * User headers pass as they are; one spelled like a binding attribute (core reserves `ce-`, not

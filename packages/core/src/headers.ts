@@ -19,6 +19,32 @@ export const EnvelopeHeaders = {
   firstFailureAt: 'omnibus-first-failure-at',
 } as const;
 
+/**
+ * The envelope in the CloudEvents AMQP protocol binding (binary content mode), for the transports
+ * that speak AMQP (0-9-1: the headers table; 1.0: application properties): every attribute but the
+ * data content type is a property named `cloudEvents_<attribute>`; the data content type is the
+ * message's `content-type` property. One table, so that every AMQP transport writes the same names.
+ */
+export const CloudEventsAmqpProperties = {
+  id: 'cloudEvents_id',
+  source: 'cloudEvents_source',
+  type: 'cloudEvents_type',
+  time: 'cloudEvents_time',
+  specVersion: 'cloudEvents_specversion',
+} as const;
+
+/**
+ * The binding's other separator: receivers must accept `cloudEvents:` too (the binding prefers `_`,
+ * which JMS selectors can name). Read, never written.
+ */
+export const CloudEventsAmqpColonProperties = {
+  id: 'cloudEvents:id',
+  source: 'cloudEvents:source',
+  type: 'cloudEvents:type',
+  time: 'cloudEvents:time',
+  specVersion: 'cloudEvents:specversion',
+} as const;
+
 /** Headers added to a message when it is dead-lettered. */
 export const DeadLetterHeaders = {
   topic: 'omnibus-dlq-original-topic',

@@ -24,7 +24,7 @@ export type { ErrorDescription } from './describe-error.js';
 export { DEFAULT_MAX_PUBLISHES_IN_FLIGHT } from './bus.js';
 export { jsonCodec, bytesCodec } from './codec.js';
 export type { Codec } from './codec.js';
-export { EnvelopeHeaders, Headers, DeadLetterHeaders, isReservedHeader } from './headers.js';
+export { EnvelopeHeaders, CloudEventsAmqpProperties, CloudEventsAmqpColonProperties, Headers, DeadLetterHeaders, isReservedHeader } from './headers.js';
 export type { DeadLetterReason } from './headers.js';
 export { BackoffSchema, backoffDelay } from './backoff.js';
 export type { Backoff, BackoffInput } from './backoff.js';

@@ -1,5 +1,10 @@
 import type { ConsumeMessage, Options } from 'amqplib';
-import { EnvelopeHeaders, type TransportMessage } from '@omnibus/core';
+import {
+  CloudEventsAmqpColonProperties as CloudEventsColonProperties,
+  CloudEventsAmqpProperties as CloudEventsProperties,
+  EnvelopeHeaders,
+  type TransportMessage,
+} from '@omnibus/core';
 import { derivedMessageId } from './foreign-id.js';
 
 /**
@@ -57,29 +62,10 @@ const fitsShortString = (value: string): boolean => value.length <= 85 || Buffer
 
 /**
  * Where core's CloudEvents envelope goes: the CloudEvents AMQP protocol binding, binary content
- * mode. Every attribute but the data content type is an application property (in AMQP 0-9-1, the
- * headers table) named `cloudEvents_<attribute>`; the data content type is the `content-type`
- * property; the data is the body. Written from 0.2.0 on.
+ * mode (core's CloudEventsAmqpProperties, in the headers table; the data content type in the
+ * `content-type` property; the data is the body). Written from 0.2.0 on; `cloudEvents:` is read too.
  */
-export const CloudEventsProperties = {
-  id: 'cloudEvents_id',
-  source: 'cloudEvents_source',
-  type: 'cloudEvents_type',
-  time: 'cloudEvents_time',
-  specVersion: 'cloudEvents_specversion',
-} as const;
-
-/**
- * The binding's other separator: receivers must accept `cloudEvents:` too (the binding prefers
- * `_`, which JMS selectors can name). Read, never written.
- */
-const CloudEventsColonProperties = {
-  id: 'cloudEvents:id',
-  source: 'cloudEvents:source',
-  type: 'cloudEvents:type',
-  time: 'cloudEvents:time',
-  specVersion: 'cloudEvents:specversion',
-} as const;
+export { CloudEventsProperties };
 
 /**
  * How 0.1 (and earlier 0.2 builds) carried the envelope, still read during a rolling upgrade: core's
